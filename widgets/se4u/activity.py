@@ -1,0 +1,121 @@
+"""The base of every course activity: an anywidget that checks in Python and saves to the store."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anywidget
+import traitlets as t
+
+from se4u.store import ResponseStore, StoreError, default_store
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
+
+
+def stylesheet(name: str) -> str:
+    """The shared activity styles followed by one widget's own stylesheet."""
+    return (STATIC / "activity.css").read_text(encoding="utf-8") + (STATIC / name).read_text(
+        encoding="utf-8")
+
+
+class Activity(anywidget.AnyWidget):
+    """Shared plumbing: identity, the store, actions sent by the page, and save status.
+
+    Subclasses sync only what the page needs to show; keys and explanations stay in attributes
+    that are not traits. The page sends actions with ``model.send({action: ...})``; a subclass
+    handles them in ``on_<action>`` methods.
+    """
+
+    kind: ClassVar[str] = "activity"
+
+    activity_id = t.Unicode(help="The activity's key in the store: bank/activity.").tag(sync=True)
+    title = t.Unicode("", help="An optional heading shown above the activity.").tag(sync=True)
+    prompt = t.Unicode(help="The question or instruction (plain text, shown escaped).").tag(sync=True)
+    save_status = t.Unicode("", help="What the page says about saving: '', 'saved', or a problem."
+                            ).tag(sync=True)
+
+    def __init__(self, *, key: str, learner: str, store: ResponseStore | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(activity_id=key, **kwargs)
+        self._learner = learner
+        self._store = store
+        self.on_msg(self._on_page_message)
+
+    # --- the store --------------------------------------------------------------------------
+    @property
+    def store(self) -> ResponseStore | None:
+        """The store this activity saves to (opened on first use); None if it cannot be opened."""
+        if self._store is None:
+            try:
+                self._store = default_store()
+            except StoreError as exc:
+                self.save_status = f"Your answers cannot be saved on this computer: {exc}"
+                return None
+        return self._store
+
+    def restore(self) -> None:
+        """Load the learner's saved state, if any, into the widget."""
+        store = self.store
+        if store is None:
+            return
+        try:
+            saved = store.load(self._learner, self.activity_id)
+        except StoreError as exc:
+            self.save_status = str(exc)
+            return
+        if saved is not None:
+            self.apply_saved(saved.state)
+
+    def persist(self, *, verb: str = "saved") -> bool:
+        """Save the current state; on failure say so on the page and keep what was saved before."""
+        store = self.store
+        if store is None:
+            return False
+        try:
+            store.save(self._learner, self.activity_id, self.kind, self.saved_state(),
+                       score=self.score_for_store(), max_score=self.max_score_for_store(),
+                       attempts=self.attempts_for_store(), verb=verb)
+        except StoreError as exc:
+            self.save_status = str(exc)
+            return False
+        self.save_status = "saved"
+        return True
+
+    # --- what subclasses provide --------------------------------------------------------------
+    def saved_state(self) -> dict[str, Any]:
+        """The learner's state as stored (never the key)."""
+        raise NotImplementedError
+
+    def apply_saved(self, state: dict[str, Any]) -> None:
+        """Restore a stored state; unknown or malformed parts are ignored, not fatal."""
+        raise NotImplementedError
+
+    def score_for_store(self) -> float | None:
+        """The score to record (None for ungraded activities)."""
+        return None
+
+    def max_score_for_store(self) -> float | None:
+        """The most the activity can score (None for ungraded activities)."""
+        return None
+
+    def attempts_for_store(self) -> int:
+        """How many times the learner has checked an answer."""
+        return 0
+
+    # --- messages from the page ---------------------------------------------------------------
+    def _on_page_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or not isinstance(content.get("action"), str):
+            return
+        handler = getattr(self, f"on_{content['action']}", None)
+        if handler is None or content["action"] not in self.actions:
+            return
+        try:
+            handler(content)
+        except Exception:  # a bad message must never break the page
+            log.exception("activity %s could not handle %r", self.activity_id, content["action"])
+            self.save_status = "Something went wrong with that action; please try again."
+
+    actions: ClassVar[frozenset[str]] = frozenset()

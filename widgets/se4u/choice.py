@@ -1,0 +1,228 @@
+"""MultipleChoice: one answer, several answers or true/false, checked in Python.
+
+Scoring (``score`` is a fraction of the question's points):
+
+* one answer and true/false: 1 if the chosen option is correct, else 0;
+* several answers: with C the correct options, W the wrong ones and S the learner's choice,
+  ``max(0, |S ∩ C| / |C| − |S ∩ W| / |W|)`` (the second term is 0 when there are no wrong
+  options). Every right choice earns a share, every wrong one takes a share back, and only the
+  exact set of correct options scores 1.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar
+
+import traitlets as t
+
+from se4u.activity import STATIC, Activity, stylesheet
+from se4u.banks import ChoiceOption, MultipleChoiceSpec
+
+
+def stable_order(items: list[Any], seed: str) -> list[Any]:
+    """The items in an order fixed for one learner and activity (the same on every reopen)."""
+    shuffled = list(items)
+    random.Random(seed).shuffle(shuffled)  # noqa: S311 - an order, not a secret
+    return shuffled
+
+
+def choice_score(selected: set[str], correct: set[str], all_ids: set[str]) -> float:
+    """The fraction of the points earned by a selection (see the module's docstring)."""
+    if not selected:
+        return 0.0
+    wrong = all_ids - correct
+    gained = len(selected & correct) / len(correct)
+    lost = len(selected & wrong) / len(wrong) if wrong else 0.0
+    return round(max(0.0, gained - lost), 6)
+
+
+class MultipleChoice(Activity):
+    """A multiple-choice question with hints, explanations, attempts and a solution.
+
+    Only the options' ids and texts, the learner's selection and the feedback for what the
+    learner chose are synced to the page; which options are correct stays in Python.
+    """
+
+    kind: ClassVar[str] = "multiple_choice"
+    actions: ClassVar[frozenset[str]] = frozenset({"check", "hint", "solution", "retry"})
+    _esm = STATIC / "multiple_choice.js"
+    _css = stylesheet("multiple_choice.css")
+
+    mode = t.Unicode("single", help="single, multiple or true_false.").tag(sync=True)
+    options = t.List(t.Dict(), help="[{id, text}] in this learner's order; no key.").tag(sync=True)
+    selected = t.List(t.Unicode(), help="The ids the learner has chosen.").tag(sync=True)
+    attempts = t.Int(0, help="How many answers have been checked.").tag(sync=True)
+    max_attempts = t.Int(0, help="0 for unlimited attempts.").tag(sync=True)
+    hints = t.List(t.Unicode(), help="The hints revealed so far.").tag(sync=True)
+    hints_left = t.Int(0, help="How many hints are still hidden.").tag(sync=True)
+    feedback = t.Dict(help="Verdict, message, marks and explanations of the checked answer."
+                      ).tag(sync=True)
+    locked = t.Bool(False, help="True once solved, out of attempts or the solution is shown."
+                    ).tag(sync=True)
+    can_show_solution = t.Bool(False, help="Whether the 'Show solution' button is offered."
+                               ).tag(sync=True)
+    score = t.Float(0.0, help="The fraction of the points of the last checked answer.").tag(sync=True)
+    points = t.Float(1.0, help="What the question is worth.").tag(sync=True)
+
+    def __init__(self, spec: MultipleChoiceSpec, *, key: str, learner: str, **kwargs: Any) -> None:
+        self._spec = spec
+        self._choices: dict[str, ChoiceOption] = {o.id: o for o in spec.choices}
+        self._correct = {o.id for o in spec.choices if o.correct}
+        self._checked = False
+        self._revealed = False
+        self._hints_shown = 0
+        order = list(spec.choices)
+        if spec.shuffle and spec.kind != "true_false":
+            order = stable_order(order, f"{learner}:{key}")
+        super().__init__(
+            key=key, learner=learner, title=spec.title or "", prompt=spec.prompt, mode=spec.kind,
+            options=[{"id": o.id, "text": o.text} for o in order],
+            max_attempts=spec.max_attempts, hints_left=len(spec.hints), points=spec.points,
+            **kwargs,
+        )
+        self.restore()
+        self.observe(self._on_selected, names="selected")
+
+    # --- validation of what the page sends ------------------------------------------------------
+    @t.validate("selected")
+    def _valid_selection(self, proposal: Any) -> list[str]:
+        chosen = [c for c in dict.fromkeys(proposal["value"]) if c in self._choices]
+        if self.mode != "multiple":
+            chosen = chosen[-1:]
+        return chosen
+
+    def _on_selected(self, _change: Any) -> None:
+        if self.locked:
+            return
+        if self._checked:
+            self._checked = False
+            self.feedback = {}
+        self.persist(verb="selected")
+
+    # --- actions -------------------------------------------------------------------------------
+    def on_check(self, content: dict[str, Any]) -> None:
+        """Check the learner's answer (the selection may come with the message)."""
+        if self.locked:
+            return
+        if isinstance(content.get("selected"), list):
+            self.unobserve(self._on_selected, names="selected")
+            try:
+                self.selected = [str(s) for s in content["selected"]][:20]
+            finally:
+                self.observe(self._on_selected, names="selected")
+        if not self.selected:
+            self.feedback = {"verdict": "", "message": "Choose an answer first, then check it."}
+            return
+        self.attempts += 1
+        self._checked = True
+        self._evaluate()
+        self.persist(verb="checked")
+
+    def on_hint(self, _content: dict[str, Any]) -> None:
+        """Reveal the next hint."""
+        if self._hints_shown < len(self._spec.hints):
+            self._hints_shown += 1
+            self._show_hints()
+            self.persist(verb="hinted")
+
+    def on_solution(self, _content: dict[str, Any]) -> None:
+        """Show the solution, when the bank allows it after enough attempts."""
+        if self._solution_allowed() or self._out_of_attempts():
+            self._revealed = True
+            self._evaluate()
+            self.persist(verb="revealed")
+
+    def on_retry(self, _content: dict[str, Any]) -> None:
+        """Clear the selection for another try (not after the solution or out of attempts)."""
+        if self.locked:
+            return
+        self._checked = False
+        self.feedback = {}
+        self.selected = []
+
+    # --- verdicts ------------------------------------------------------------------------------
+    def _solution_allowed(self) -> bool:
+        after = self._spec.solution_after
+        return after is not None and self.attempts >= after
+
+    def _out_of_attempts(self) -> bool:
+        return self.max_attempts > 0 and self.attempts >= self.max_attempts
+
+    def _evaluate(self) -> None:
+        chosen = set(self.selected)
+        score = choice_score(chosen, self._correct, set(self._choices)) if self._checked else 0.0
+        solved = self._checked and score == 1.0
+        exhausted = self._out_of_attempts() and not solved
+        reveal = self._revealed or exhausted
+        shown = set(self._choices) if (solved or reveal) else chosen
+        marks = {}
+        for option_id in shown:
+            if option_id in chosen:
+                marks[option_id] = "right" if option_id in self._correct else "wrong"
+            elif option_id in self._correct:
+                marks[option_id] = "missed"
+        explanations = {i: self._choices[i].explanation for i in shown if self._choices[i].explanation}
+        if solved:
+            verdict, message = "correct", "Correct."
+        elif not self._checked:
+            verdict, message = "", ""
+        elif score > 0:
+            verdict = "partial"
+            message = f"Partly right: {round(score * 100)}% of the points. Some choices are not right."
+        else:
+            verdict, message = "incorrect", "Not quite."
+        if reveal:
+            message = (message + " " if message else "") + "The correct answer is now marked."
+        elif verdict in {"partial", "incorrect"}:
+            left = (f" {self.max_attempts - self.attempts} attempt(s) left."
+                    if self.max_attempts else "")
+            message += " Read the explanations and try again." + left
+        self.score = score
+        self.locked = solved or reveal
+        self.can_show_solution = not self.locked and self._solution_allowed()
+        self.feedback = {
+            "verdict": verdict,
+            "message": message.strip(),
+            "score": score,
+            "marks": marks,
+            "explanations": explanations,
+            "general": (self._spec.explanation or "") if (solved or reveal) else "",
+        }
+
+    def _show_hints(self) -> None:
+        self.hints = list(self._spec.hints[: self._hints_shown])
+        self.hints_left = len(self._spec.hints) - self._hints_shown
+
+    # --- the store -----------------------------------------------------------------------------
+    def saved_state(self) -> dict[str, Any]:
+        """Selection, attempts and progress; never the key."""
+        return {"selected": list(self.selected), "attempts": self.attempts,
+                "checked": self._checked, "revealed": self._revealed,
+                "hints_shown": self._hints_shown}
+
+    def apply_saved(self, state: dict[str, Any]) -> None:
+        """Restore the selection and recompute the feedback from the key (never trust stored feedback)."""
+        selected = state.get("selected")
+        self.selected = [str(s) for s in selected] if isinstance(selected, list) else []
+        attempts = state.get("attempts")
+        self.attempts = attempts if isinstance(attempts, int) and 0 <= attempts <= 10_000 else 0
+        self._checked = bool(state.get("checked")) and bool(self.selected)
+        self._revealed = bool(state.get("revealed"))
+        hints = state.get("hints_shown")
+        self._hints_shown = min(hints, len(self._spec.hints)) if isinstance(hints, int) and hints > 0 else 0
+        self._show_hints()
+        if self._checked or self._revealed or self._out_of_attempts():
+            self._evaluate()
+
+    def score_for_store(self) -> float:
+        """Points earned by the last checked answer."""
+        return self.score * self.points
+
+    def max_score_for_store(self) -> float:
+        """The question's points."""
+        return self.points
+
+    def attempts_for_store(self) -> int:
+        """Checked attempts."""
+        return self.attempts

@@ -1,0 +1,88 @@
+"""The ``se4u`` command: start the course, build the notebooks, check the activity banks."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from se4u.config import REPO_DIR, load_settings
+
+
+def _start(args: argparse.Namespace) -> int:
+    from se4u.build import NOTEBOOKS_DIR, build
+
+    build()
+    settings = load_settings()
+    env = dict(os.environ)
+    env.setdefault("SE4U_STORE", settings.store_url)
+    url = f"http://{args.host}:{args.port}/voila/render/intro.ipynb"
+    if args.lab:
+        url = f"http://{args.host}:{args.port}/lab/tree/intro.ipynb"
+        cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.ip={args.host}",
+               f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0",
+               f"--ServerApp.root_dir={NOTEBOOKS_DIR}", "--no-browser"]
+    else:
+        voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
+        cmd = [voila, str(NOTEBOOKS_DIR), f"--Voila.ip={args.host}", f"--port={args.port}",
+               "--no-browser", "--Voila.port_retries=0", "--theme=light",
+               "--VoilaConfiguration.file_allowlist=['.*\\.(png|jpg|jpeg|svg|gif|webp)']"]
+    print("SE4U course", flush=True)
+    print(f"  answers are saved in: {settings.store_url}", flush=True)
+    print(f"  open this address in your browser: {url}", flush=True)
+    print("  stop with Ctrl+C", flush=True)
+    try:
+        return subprocess.call(cmd, env=env, cwd=NOTEBOOKS_DIR)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from se4u.build import build
+
+    stale = build(check=args.check)
+    for path in stale:
+        print(f"{'stale' if args.check else 'built'}: {path.relative_to(REPO_DIR)}")
+    return 1 if (args.check and stale) else 0
+
+
+def _check_banks(args: argparse.Namespace) -> int:
+    from se4u.banks import BankError, read_bank
+
+    folder = Path(args.folder) if args.folder else REPO_DIR / "notebooks" / "banks"
+    failed = 0
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            bank = read_bank(path)
+        except BankError as exc:
+            failed += 1
+            print(f"error: {exc}")
+        else:
+            print(f"ok: {path.name} ({len(bank.activities)} activities)")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``se4u`` command."""
+    parser = argparse.ArgumentParser(prog="se4u", description="Run and author the SE4U course.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="serve the course for a learner on localhost")
+    start.add_argument("--host", default="127.0.0.1")
+    start.add_argument("--port", type=int, default=8866)
+    start.add_argument("--lab", action="store_true", help="open JupyterLab instead of Voilà")
+    start.set_defaults(run=_start)
+    build = commands.add_parser("build", help="build notebooks/*.ipynb from notebooks/*.md")
+    build.add_argument("--check", action="store_true", help="only report stale notebooks")
+    build.set_defaults(run=_build)
+    check = commands.add_parser("check-banks", help="validate every activity bank")
+    check.add_argument("folder", nargs="?")
+    check.set_defaults(run=_check_banks)
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""What a notebook cell calls: an activity by bank and id, or a clear message instead of a traceback."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets
+
+from se4u.banks import BankError, ForumAssignmentSpec, load_bank
+from se4u.config import ConfigError, load_settings
+from se4u.course import load_course, requirements_html, workload_table_html
+from se4u.store import StoreError
+
+
+def widget_classes() -> dict[str, type]:
+    """The widget class of every activity type that has one."""
+    from se4u.choice import MultipleChoice
+    from se4u.essay import ShortEssay
+    from se4u.survey import FreeTextItem, LikertItem
+
+    return {
+        "multiple_choice": MultipleChoice,
+        "short_essay": ShortEssay,
+        "likert": LikertItem,
+        "free_text": FreeTextItem,
+    }
+
+
+def problem(message: str) -> ipywidgets.HTML:
+    """A visible, escaped message for a learner or an author, announced to screen readers."""
+    return ipywidgets.HTML(
+        "<div role='alert' class='se4u-problem' style='border-left:4px solid #c62828;"
+        "padding:0.5rem 0.75rem;margin:0.5rem 0'><strong>This activity cannot be shown.</strong> "
+        f"{html.escape(message)}</div>")
+
+
+def forum_assignment(spec: ForumAssignmentSpec) -> ipywidgets.HTML:
+    """A forum assignment: its prompt and what counts as taking part."""
+    rule = []
+    if spec.min_posts:
+        rule.append(f"{spec.min_posts} post{'s' if spec.min_posts > 1 else ''} of your own")
+    if spec.min_replies:
+        rule.append(f"{spec.min_replies} repl{'ies' if spec.min_replies > 1 else 'y'} to others")
+    title = html.escape(spec.title or "Discussion forum assignment")
+    return ipywidgets.HTML(
+        f"<section class='se4u-forum' aria-label='{title}'><h3>{title}</h3>"
+        f"<p>{html.escape(spec.prompt)}</p>"
+        f"<p><em>To complete it: {html.escape(' and '.join(rule) or 'take part')}.</em></p></section>")
+
+
+def activity(bank_name: str, activity_id: str, **kwargs: Any) -> ipywidgets.DOMWidget:
+    """The widget for ``activity_id`` of bank ``bank_name``, restored to the learner's last answer."""
+    try:
+        settings = load_settings()
+        bank = load_bank(bank_name, settings.banks_dir)
+        spec = bank.get(activity_id)
+    except (BankError, ConfigError) as exc:
+        return problem(str(exc))
+    if isinstance(spec, ForumAssignmentSpec):
+        return forum_assignment(spec)
+    cls = widget_classes().get(spec.type)
+    if cls is None:
+        return problem(f"activities of type {spec.type!r} have no widget in this version.")
+    try:
+        return cls(spec, key=bank.key(activity_id), learner=settings.learner, **kwargs)
+    except StoreError as exc:
+        return problem(str(exc))
+
+
+def mark_as_read(part: str, section: str, title: str = "", minutes: int = 0) -> ipywidgets.DOMWidget:
+    """The "mark as read" control for one reading section of a course part."""
+    from se4u.reading import MarkAsRead
+
+    try:
+        settings = load_settings()
+        return MarkAsRead(part=part, section=section, learner=settings.learner, title=title,
+                          minutes=minutes)
+    except (ConfigError, StoreError, ValueError) as exc:
+        return problem(str(exc))
+
+
+def workload_table() -> ipywidgets.HTML:
+    """The course's parts and planned workload, from the one course file."""
+    return ipywidgets.HTML(workload_table_html())
+
+
+def completion_requirements(cohort: str = "self_paced") -> ipywidgets.HTML:
+    """The completion requirements of a kind of cohort, from the one course file."""
+    return ipywidgets.HTML(requirements_html(cohort, load_course()))
