@@ -1,0 +1,153 @@
+"""Fixtures shared by the tests: an isolated store, a recording comm, a Voilà server and Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.widget_driver import RecordingComm
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = REPO / "notebooks"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Kernels started by nbval inherit a throw-away store, never the author's own answers."""
+    store_dir = Path(config.rootpath) / ".pytest_cache" / "se4u"
+    store_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["SE4U_STORE"] = str(store_dir / f"nbval-{os.getpid()}.sqlite")
+    os.environ["SE4U_LEARNER"] = "test-learner"
+    os.environ.pop("JUPYTERHUB_USER", None)
+    os.environ["SE4U_CONFIG"] = str(store_dir / "no-config.toml")
+
+
+@pytest.fixture
+def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh SQLite store for one test, set as the kernel's default store too."""
+    url = f"sqlite:///{tmp_path / 'responses.sqlite'}"
+    monkeypatch.setenv("SE4U_STORE", url)
+    return url
+
+
+@pytest.fixture
+def store(store_url: str):
+    """A ResponseStore on the test's own SQLite file."""
+    from se4u.store import ResponseStore
+
+    opened = ResponseStore(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def comms(monkeypatch: pytest.MonkeyPatch) -> list[RecordingComm]:
+    """Every widget created in the test gets a RecordingComm; the list holds them in order."""
+    import ipywidgets.widgets.widget as widget_module
+
+    created: list[RecordingComm] = []
+
+    def create_comm(**kwargs: object) -> RecordingComm:
+        comm = RecordingComm(**kwargs)
+        created.append(comm)
+        return comm
+
+    monkeypatch.setattr(widget_module.comm, "create_comm", create_comm)
+    return created
+
+
+# --- Voilà and Chromium ---------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class VoilaServer:
+    """A real Voilà serving the course's notebooks folder, with its own store."""
+
+    def __init__(self, root: Path, store_path: Path, learner: str = "browser-learner") -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.store_path = store_path
+        env = dict(os.environ, SE4U_STORE=str(store_path), SE4U_LEARNER=learner)
+        env.pop("JUPYTERHUB_USER", None)
+        voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
+        self.log = open(store_path.with_suffix(".voila.log"), "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [voila, str(root), "--no-browser", f"--port={self.port}", "--Voila.ip=127.0.0.1",
+             "--Voila.port_retries=0", "--show_tracebacks=False"],
+            cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Voilà exited: {store_path.with_suffix('.voila.log').read_text()}")
+            try:
+                urllib.request.urlopen(self.base + "/", timeout=2).read()  # noqa: S310 - localhost
+                return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.25)
+        raise RuntimeError("Voilà did not start within 90 s")
+
+    def url(self, notebook: str) -> str:
+        """The address of one notebook rendered as an app."""
+        return f"{self.base}/voila/render/{notebook}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
+    """Voilà on the course's notebooks folder, for the whole test session."""
+    server = VoilaServer(NOTEBOOKS, tmp_path_factory.mktemp("voila") / "responses.sqlite")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (no downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page at 1280 px wide, closed after the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def wait_for_widgets(page, selector: str, timeout: float = 60_000) -> None:
+    """Wait until Voilà has run the notebook and rendered the widgets matching selector."""
+    page.wait_for_selector(selector, timeout=timeout)

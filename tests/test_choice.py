@@ -1,0 +1,209 @@
+"""MultipleChoice: scoring, attempts, hints, solution, restore — driven through a recording comm."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from se4u.banks import MultipleChoiceSpec
+from se4u.choice import MultipleChoice, choice_score
+from tests.widget_driver import page_action, page_sets
+
+
+def spec(**overrides) -> MultipleChoiceSpec:
+    data = {
+        "id": "q1", "type": "multiple_choice", "kind": "single", "prompt": "Which one?",
+        "options": [
+            {"id": "a", "text": "Alpha", "correct": True, "explanation": "EXPLAIN-A"},
+            {"id": "b", "text": "Beta", "explanation": "EXPLAIN-B"},
+            {"id": "c", "text": "Gamma", "explanation": "EXPLAIN-C"},
+        ],
+        "hints": ["HINT-1", "HINT-2"],
+        "explanation": "GENERAL-EXPLANATION",
+    }
+    data.update(overrides)
+    return MultipleChoiceSpec.model_validate(data)
+
+
+def several() -> MultipleChoiceSpec:
+    return spec(kind="multiple", options=[
+        {"id": "a", "text": "A", "correct": True}, {"id": "b", "text": "B", "correct": True},
+        {"id": "c", "text": "C"}, {"id": "d", "text": "D"}])
+
+
+def make(store, comms, the_spec=None, learner="amina") -> MultipleChoice:
+    widget = MultipleChoice(the_spec or spec(), key="bank/q1", learner=learner, store=store)
+    widget.open()
+    return widget
+
+
+def test_right_answer_scores_and_locks(store, comms):
+    """Does checking the right option score full marks, lock the question and explain it?"""
+    quiz = make(store, comms)
+    page_action(quiz, action="check", selected=["a"])
+    assert quiz.feedback["verdict"] == "correct"
+    assert quiz.score == 1.0
+    assert quiz.locked
+    assert quiz.feedback["general"] == "GENERAL-EXPLANATION"
+    assert quiz.attempts == 1
+
+
+def test_wrong_answer_explains_only_the_choice(store, comms):
+    """Does a wrong answer show the chosen option's explanation and no other?"""
+    quiz = make(store, comms)
+    page_action(quiz, action="check", selected=["b"])
+    assert quiz.feedback["verdict"] == "incorrect"
+    assert quiz.feedback["marks"] == {"b": "wrong"}
+    assert quiz.feedback["explanations"] == {"b": "EXPLAIN-B"}
+    assert "EXPLAIN-A" not in json.dumps(quiz.get_state())
+    assert not quiz.locked
+
+
+def test_check_without_choice_is_not_an_attempt(store, comms):
+    """Is an empty check answered with a prompt rather than counted?"""
+    quiz = make(store, comms)
+    page_action(quiz, action="check", selected=[])
+    assert quiz.attempts == 0
+    assert "Choose an answer" in quiz.feedback["message"]
+
+
+def test_attempt_limit_reveals_solution(store, comms):
+    """After the last allowed attempt, is the correct answer marked and the question locked?"""
+    quiz = make(store, comms, spec(max_attempts=2))
+    page_action(quiz, action="check", selected=["b"])
+    assert not quiz.locked
+    assert "1 attempt(s) left" in quiz.feedback["message"]
+    page_action(quiz, action="check", selected=["c"])
+    assert quiz.locked
+    assert quiz.feedback["marks"]["a"] == "missed"
+    page_action(quiz, action="check", selected=["a"])
+    assert quiz.attempts == 2, "a locked question takes no more attempts"
+
+
+def test_solution_button_after_configured_attempts(store, comms):
+    """Is 'Show solution' offered only after solution_after attempts, and does it reveal?"""
+    quiz = make(store, comms, spec(solution_after=2))
+    page_action(quiz, action="solution")
+    assert not quiz.locked
+    page_action(quiz, action="check", selected=["b"])
+    assert not quiz.can_show_solution
+    page_action(quiz, action="check", selected=["c"])
+    assert quiz.can_show_solution
+    page_action(quiz, action="solution")
+    assert quiz.locked
+    assert quiz.feedback["marks"]["a"] == "missed"
+
+
+def test_hints_are_revealed_one_by_one(store, comms):
+    """Are hints synced only once asked for?"""
+    quiz = make(store, comms)
+    assert quiz.hints == []
+    assert "HINT-1" not in json.dumps(quiz.get_state())
+    page_action(quiz, action="hint")
+    assert quiz.hints == ["HINT-1"]
+    assert quiz.hints_left == 1
+    assert "HINT-2" not in json.dumps(quiz.get_state())
+
+
+def test_partial_credit_for_several_answers(store, comms):
+    """Does a half-right selection of a several-answer question earn the documented share?"""
+    quiz = make(store, comms, several())
+    page_action(quiz, action="check", selected=["a", "c"])
+    # 1/2 of the correct options, minus 1/2 of the wrong ones.
+    assert quiz.score == 0.0
+    page_action(quiz, action="check", selected=["a"])
+    assert quiz.score == 0.5
+    assert quiz.feedback["verdict"] == "partial"
+    page_action(quiz, action="check", selected=["a", "b"])
+    assert quiz.score == 1.0
+
+
+@given(st.sets(st.sampled_from("abcd")))
+def test_choice_score_bounds(selection):
+    """Is a score always within 0..1, and 1 only for the exact correct set?"""
+    score = choice_score(set(selection), {"a", "b"}, set("abcd"))
+    assert 0.0 <= score <= 1.0
+    assert (score == 1.0) == (set(selection) == {"a", "b"})
+
+
+def test_restore_on_reopen(store, comms):
+    """Does a new widget for the same learner come back with the selection and the feedback?"""
+    quiz = make(store, comms, spec(max_attempts=3))
+    page_action(quiz, action="hint")
+    page_action(quiz, action="check", selected=["b"])
+    again = make(store, comms, spec(max_attempts=3))
+    assert again.selected == ["b"]
+    assert again.attempts == 1
+    assert again.feedback["verdict"] == "incorrect"
+    assert again.hints == ["HINT-1"]
+    other = make(store, comms, spec(max_attempts=3), learner="someone-else")
+    assert other.selected == [] and other.attempts == 0
+
+
+def test_unchecked_selection_is_saved(store, comms):
+    """Is a choice made on the page saved before it is checked?"""
+    quiz = make(store, comms)
+    page_sets(quiz, selected=["c"])
+    assert store.load("amina", "bank/q1").state["selected"] == ["c"]
+
+
+def test_page_cannot_select_unknown_options(store, comms):
+    """Are unknown ids and a second choice in a one-answer question refused?"""
+    quiz = make(store, comms)
+    page_sets(quiz, selected=["zzz", "b", "c"])
+    assert quiz.selected == ["c"]
+
+
+def test_tampered_store_is_recomputed(store, comms):
+    """Does a hand-edited store claiming success get its feedback recomputed from the key?"""
+    store.save("amina", "bank/q1", "multiple_choice",
+               {"selected": ["b"], "attempts": "many", "checked": True, "feedback": {"verdict": "correct"}})
+    quiz = make(store, comms)
+    assert quiz.feedback["verdict"] == "incorrect"
+    assert quiz.attempts == 0
+
+
+def test_order_is_stable_per_learner(store, comms):
+    """Is the shuffled order the same on every reopen for one learner?"""
+    options = [{"id": f"o{i}", "text": f"Option {i}", "correct": i == 0} for i in range(8)]
+    first = make(store, comms, spec(options=options))
+    second = make(store, comms, spec(options=options))
+    assert first.options == second.options
+    orders = {tuple(o["id"] for o in make(store, comms, spec(options=options), learner=f"l{i}").options)
+              for i in range(6)}
+    assert len(orders) > 1, "different learners should see different orders"
+
+
+def test_true_false_is_not_shuffled(store, comms):
+    """Does a true/false question show True then False, checked against its answer?"""
+    quiz = make(store, comms, spec(kind="true_false", options=[], answer=False))
+    assert [o["id"] for o in quiz.options] == ["true", "false"]
+    page_action(quiz, action="check", selected=["false"])
+    assert quiz.feedback["verdict"] == "correct"
+
+
+def test_unknown_action_is_ignored(store, comms):
+    """Does an unknown or malformed message from the page change nothing?"""
+    quiz = make(store, comms)
+    before = quiz.get_state()
+    page_action(quiz, action="__init__")
+    quiz.comm.page_sends({"method": "custom", "content": "not a dict"})
+    assert quiz.get_state() == before
+
+
+@pytest.mark.parametrize("kind", ["single", "multiple"])
+def test_store_failure_is_reported_not_raised(store, comms, kind):
+    """If the store breaks mid-course, does the learner see a message and keep the answer on the page?"""
+    from sqlalchemy import text
+
+    quiz = make(store, comms, spec() if kind == "single" else several())
+    page_action(quiz, action="check", selected=["c"])
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE responses"))
+    page_action(quiz, action="check", selected=["b"])
+    assert "could not be saved" in quiz.save_status
+    assert "previously saved answer is kept" in quiz.save_status
+    assert quiz.selected == ["b"]
