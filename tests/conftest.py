@@ -28,16 +28,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = REPO / "test-artifacts"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Kernels started by nbval inherit a throw-away store, never the author's own answers."""
-    store_dir = Path(config.rootpath) / ".pytest_cache" / "se4u"
-    store_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["SE4U_STORE"] = str(store_dir / f"nbval-{os.getpid()}.sqlite")
-    os.environ["SE4U_LEARNER"] = "test-learner"
-    os.environ.pop("JUPYTERHUB_USER", None)
-    os.environ["SE4U_CONFIG"] = str(store_dir / "no-config.toml")
-
-
 @pytest.fixture
 def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh SQLite store for one test, set as the kernel's default store too."""
@@ -99,7 +89,7 @@ class VoilaServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Voilà exited: {store_path.with_suffix('.voila.log').read_text()}")
             try:
-                urllib.request.urlopen(self.base + "/", timeout=2).read()  # noqa: S310 - localhost
+                urllib.request.urlopen(self.base + "/", timeout=2).read()
                 return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.25)

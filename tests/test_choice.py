@@ -7,9 +7,9 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from se4u.banks import MultipleChoiceSpec
 from se4u.choice import MultipleChoice, choice_score
+
 from tests.widget_driver import page_action, page_sets
 
 
@@ -43,7 +43,7 @@ def make(store, comms, the_spec=None, learner="amina") -> MultipleChoice:
 def test_right_answer_scores_and_locks(store, comms):
     """Does checking the right option score full marks, lock the question and explain it?"""
     quiz = make(store, comms)
-    page_action(quiz, action="check", selected=["a"])
+    page_action(quiz, action="check", selected=quiz.page_ids("a"))
     assert quiz.feedback["verdict"] == "correct"
     assert quiz.score == 1.0
     assert quiz.locked
@@ -54,10 +54,10 @@ def test_right_answer_scores_and_locks(store, comms):
 def test_wrong_answer_explains_only_the_choice(store, comms):
     """Does a wrong answer show the chosen option's explanation and no other?"""
     quiz = make(store, comms)
-    page_action(quiz, action="check", selected=["b"])
+    page_action(quiz, action="check", selected=quiz.page_ids("b"))
     assert quiz.feedback["verdict"] == "incorrect"
-    assert quiz.feedback["marks"] == {"b": "wrong"}
-    assert quiz.feedback["explanations"] == {"b": "EXPLAIN-B"}
+    assert quiz.feedback["marks"] == {quiz.page_ids("b")[0]: "wrong"}
+    assert quiz.feedback["explanations"] == {quiz.page_ids("b")[0]: "EXPLAIN-B"}
     assert "EXPLAIN-A" not in json.dumps(quiz.get_state())
     assert not quiz.locked
 
@@ -73,13 +73,13 @@ def test_check_without_choice_is_not_an_attempt(store, comms):
 def test_attempt_limit_reveals_solution(store, comms):
     """After the last allowed attempt, is the correct answer marked and the question locked?"""
     quiz = make(store, comms, spec(max_attempts=2))
-    page_action(quiz, action="check", selected=["b"])
+    page_action(quiz, action="check", selected=quiz.page_ids("b"))
     assert not quiz.locked
     assert "1 attempt(s) left" in quiz.feedback["message"]
-    page_action(quiz, action="check", selected=["c"])
+    page_action(quiz, action="check", selected=quiz.page_ids("c"))
     assert quiz.locked
-    assert quiz.feedback["marks"]["a"] == "missed"
-    page_action(quiz, action="check", selected=["a"])
+    assert quiz.feedback["marks"][quiz.page_ids("a")[0]] == "missed"
+    page_action(quiz, action="check", selected=quiz.page_ids("a"))
     assert quiz.attempts == 2, "a locked question takes no more attempts"
 
 
@@ -88,13 +88,13 @@ def test_solution_button_after_configured_attempts(store, comms):
     quiz = make(store, comms, spec(solution_after=2))
     page_action(quiz, action="solution")
     assert not quiz.locked
-    page_action(quiz, action="check", selected=["b"])
+    page_action(quiz, action="check", selected=quiz.page_ids("b"))
     assert not quiz.can_show_solution
-    page_action(quiz, action="check", selected=["c"])
+    page_action(quiz, action="check", selected=quiz.page_ids("c"))
     assert quiz.can_show_solution
     page_action(quiz, action="solution")
     assert quiz.locked
-    assert quiz.feedback["marks"]["a"] == "missed"
+    assert quiz.feedback["marks"][quiz.page_ids("a")[0]] == "missed"
 
 
 def test_hints_are_revealed_one_by_one(store, comms):
@@ -111,13 +111,13 @@ def test_hints_are_revealed_one_by_one(store, comms):
 def test_partial_credit_for_several_answers(store, comms):
     """Does a half-right selection of a several-answer question earn the documented share?"""
     quiz = make(store, comms, several())
-    page_action(quiz, action="check", selected=["a", "c"])
+    page_action(quiz, action="check", selected=quiz.page_ids("a", "c"))
     # 1/2 of the correct options, minus 1/2 of the wrong ones.
     assert quiz.score == 0.0
-    page_action(quiz, action="check", selected=["a"])
+    page_action(quiz, action="check", selected=quiz.page_ids("a"))
     assert quiz.score == 0.5
     assert quiz.feedback["verdict"] == "partial"
-    page_action(quiz, action="check", selected=["a", "b"])
+    page_action(quiz, action="check", selected=quiz.page_ids("a", "b"))
     assert quiz.score == 1.0
 
 
@@ -133,9 +133,9 @@ def test_restore_on_reopen(store, comms):
     """Does a new widget for the same learner come back with the selection and the feedback?"""
     quiz = make(store, comms, spec(max_attempts=3))
     page_action(quiz, action="hint")
-    page_action(quiz, action="check", selected=["b"])
+    page_action(quiz, action="check", selected=quiz.page_ids("b"))
     again = make(store, comms, spec(max_attempts=3))
-    assert again.selected == ["b"]
+    assert again.selected == again.page_ids("b")
     assert again.attempts == 1
     assert again.feedback["verdict"] == "incorrect"
     assert again.hints == ["HINT-1"]
@@ -146,15 +146,24 @@ def test_restore_on_reopen(store, comms):
 def test_unchecked_selection_is_saved(store, comms):
     """Is a choice made on the page saved before it is checked?"""
     quiz = make(store, comms)
-    page_sets(quiz, selected=["c"])
+    page_sets(quiz, selected=quiz.page_ids("c"))
     assert store.load("amina", "bank/q1").state["selected"] == ["c"]
+
+
+def test_page_sees_opaque_option_ids(store, comms):
+    """Are options known to the page as o1, o2… so an author's id cannot reveal the key?"""
+    quiz = make(store, comms, spec(options=[
+        {"id": "correct", "text": "Right", "correct": True}, {"id": "wrong", "text": "No"}]))
+    assert sorted(o["id"] for o in quiz.options) == ["o1", "o2"]
+    page_action(quiz, action="check", selected=quiz.page_ids("correct"))
+    assert store.load("amina", "bank/q1").state["selected"] == ["correct"]
 
 
 def test_page_cannot_select_unknown_options(store, comms):
     """Are unknown ids and a second choice in a one-answer question refused?"""
     quiz = make(store, comms)
-    page_sets(quiz, selected=["zzz", "b", "c"])
-    assert quiz.selected == ["c"]
+    page_sets(quiz, selected=["zzz", *quiz.page_ids("b", "c")])
+    assert quiz.selected == quiz.page_ids("c")
 
 
 def test_tampered_store_is_recomputed(store, comms):
@@ -172,7 +181,7 @@ def test_order_is_stable_per_learner(store, comms):
     first = make(store, comms, spec(options=options))
     second = make(store, comms, spec(options=options))
     assert first.options == second.options
-    orders = {tuple(o["id"] for o in make(store, comms, spec(options=options), learner=f"l{i}").options)
+    orders = {tuple(o["text"] for o in make(store, comms, spec(options=options), learner=f"l{i}").options)
               for i in range(6)}
     assert len(orders) > 1, "different learners should see different orders"
 
@@ -180,8 +189,8 @@ def test_order_is_stable_per_learner(store, comms):
 def test_true_false_is_not_shuffled(store, comms):
     """Does a true/false question show True then False, checked against its answer?"""
     quiz = make(store, comms, spec(kind="true_false", options=[], answer=False))
-    assert [o["id"] for o in quiz.options] == ["true", "false"]
-    page_action(quiz, action="check", selected=["false"])
+    assert [o["text"] for o in quiz.options] == ["True", "False"]
+    page_action(quiz, action="check", selected=quiz.page_ids("false"))
     assert quiz.feedback["verdict"] == "correct"
 
 
@@ -200,10 +209,10 @@ def test_store_failure_is_reported_not_raised(store, comms, kind):
     from sqlalchemy import text
 
     quiz = make(store, comms, spec() if kind == "single" else several())
-    page_action(quiz, action="check", selected=["c"])
+    page_action(quiz, action="check", selected=quiz.page_ids("c"))
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE responses"))
-    page_action(quiz, action="check", selected=["b"])
+    page_action(quiz, action="check", selected=quiz.page_ids("b"))
     assert "could not be saved" in quiz.save_status
     assert "previously saved answer is kept" in quiz.save_status
-    assert quiz.selected == ["b"]
+    assert quiz.selected == quiz.page_ids("b")

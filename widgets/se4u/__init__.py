@@ -16,7 +16,7 @@ __all__ = [
 ]
 
 
-def activity(bank: str, activity_id: str):  # noqa: ANN201 - a widget of the activity's own class
+def activity(bank: str, activity_id: str):
     """Return the widget for one activity of a bank, or a clear message if the bank is broken."""
     from se4u.notebook import activity as _activity
 

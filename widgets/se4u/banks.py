@@ -429,11 +429,11 @@ def parse_bank(data: object, path: Path) -> Bank:
             problems.append(f"{label} (#{index}): field 'id': {spec.id!r} is used twice in this bank")
         seen.add(spec.id)
         activities.append(spec)
-    header = {k: data.get(k) for k in ("bank", "title")}
+    header = {k: data[k] for k in ("bank", "title") if k in data}
     try:
         bank = Bank(schema_version=1, path=path, activities=tuple(activities), **header)
     except ValidationError as exc:
-        problems[:0] = [_describe(e) for e in exc.errors() if e["loc"][0] in header]
+        problems[:0] = [_describe(e) for e in exc.errors() if e["loc"][0] in {"bank", "title"}]
         bank = None
     if problems or bank is None:
         raise BankError(f"{path}: " + "; ".join(problems))
@@ -464,7 +464,7 @@ def read_bank(path: Path) -> Bank:
 
 
 @lru_cache(maxsize=64)
-def _cached(path: Path, mtime_ns: int, size: int) -> Bank:  # noqa: ARG001 - part of the cache key
+def _cached(path: Path, mtime_ns: int, size: int) -> Bank:
     return read_bank(path)
 
 

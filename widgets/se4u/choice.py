@@ -40,8 +40,9 @@ def choice_score(selected: set[str], correct: set[str], all_ids: set[str]) -> fl
 class MultipleChoice(Activity):
     """A multiple-choice question with hints, explanations, attempts and a solution.
 
-    Only the options' ids and texts, the learner's selection and the feedback for what the
-    learner chose are synced to the page; which options are correct stays in Python.
+    Only the options' texts (under opaque ids ``o1``, ``o2``… in display order, so an author's
+    id such as ``correct`` cannot give the answer away), the learner's selection and the feedback
+    for what the learner chose are synced to the page; which options are correct stays in Python.
     """
 
     kind: ClassVar[str] = "multiple_choice"
@@ -75,14 +76,23 @@ class MultipleChoice(Activity):
         order = list(spec.choices)
         if spec.shuffle and spec.kind != "true_false":
             order = stable_order(order, f"{learner}:{key}")
+        # The page knows options only by their place in its own order.
+        self._to_page = {o.id: f"o{n}" for n, o in enumerate(order, start=1)}
+        self._from_page = {page: real for real, page in self._to_page.items()}
+        self._choices = {self._to_page[i]: o for i, o in self._choices.items()}
+        self._correct = {self._to_page[i] for i in self._correct}
         super().__init__(
             key=key, learner=learner, title=spec.title or "", prompt=spec.prompt, mode=spec.kind,
-            options=[{"id": o.id, "text": o.text} for o in order],
+            options=[{"id": self._to_page[o.id], "text": o.text} for o in order],
             max_attempts=spec.max_attempts, hints_left=len(spec.hints), points=spec.points,
             **kwargs,
         )
         self.restore()
         self.observe(self._on_selected, names="selected")
+
+    def page_ids(self, *option_ids: str) -> list[str]:
+        """The ids the page knows these bank options by (for tests and tools)."""
+        return [self._to_page[i] for i in option_ids]
 
     # --- validation of what the page sends ------------------------------------------------------
     @t.validate("selected")
@@ -197,14 +207,15 @@ class MultipleChoice(Activity):
     # --- the store -----------------------------------------------------------------------------
     def saved_state(self) -> dict[str, Any]:
         """Selection, attempts and progress; never the key."""
-        return {"selected": list(self.selected), "attempts": self.attempts,
+        return {"selected": [self._from_page[i] for i in self.selected], "attempts": self.attempts,
                 "checked": self._checked, "revealed": self._revealed,
                 "hints_shown": self._hints_shown}
 
     def apply_saved(self, state: dict[str, Any]) -> None:
         """Restore the selection and recompute the feedback from the key (never trust stored feedback)."""
         selected = state.get("selected")
-        self.selected = [str(s) for s in selected] if isinstance(selected, list) else []
+        real = [str(s) for s in selected] if isinstance(selected, list) else []
+        self.selected = [self._to_page[i] for i in real if i in self._to_page]
         attempts = state.get("attempts")
         self.attempts = attempts if isinstance(attempts, int) and 0 <= attempts <= 10_000 else 0
         self._checked = bool(state.get("checked")) and bool(self.selected)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import getpass
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The repository checkout the package was installed from (editable installs), if there is one.

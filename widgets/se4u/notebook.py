@@ -17,6 +17,7 @@ def widget_classes() -> dict[str, type]:
     """The widget class of every activity type that has one."""
     from se4u.choice import MultipleChoice
     from se4u.essay import ShortEssay
+    from se4u.placing import DragTheWords, DragToCategories, JigsawPuzzle, MatchPairs, OrderItems
     from se4u.survey import FreeTextItem, LikertItem
 
     return {
@@ -24,6 +25,11 @@ def widget_classes() -> dict[str, type]:
         "short_essay": ShortEssay,
         "likert": LikertItem,
         "free_text": FreeTextItem,
+        "drag_to_categories": DragToCategories,
+        "order_items": OrderItems,
+        "match_pairs": MatchPairs,
+        "drag_the_words": DragTheWords,
+        "jigsaw": JigsawPuzzle,
     }
 
 

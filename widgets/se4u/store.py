@@ -266,7 +266,7 @@ _default_lock = threading.Lock()
 
 def default_store() -> ResponseStore:
     """The kernel's store, opened once from the settings (``$SE4U_STORE`` or the config file)."""
-    global _default  # noqa: PLW0603 - one store per kernel
+    global _default
     from se4u.config import load_settings
 
     with _default_lock:
