@@ -9,6 +9,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from se4u.banks import ACTIVITY_TYPES, BankError, load_bank, read_bank
 
 BANKS = Path(__file__).resolve().parent.parent / "notebooks" / "banks"

@@ -7,9 +7,9 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from se4u.banks import MultipleChoiceSpec
 from se4u.choice import MultipleChoice, choice_score
-
 from tests.widget_driver import page_action, page_sets
 
 

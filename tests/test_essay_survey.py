@@ -6,7 +6,6 @@ from se4u.banks import FreeTextSpec, LikertSpec, ShortEssaySpec
 from se4u.essay import MAX_ESSAY_CHARS, ShortEssay, count_words
 from se4u.reading import MarkAsRead
 from se4u.survey import FreeTextItem, LikertItem
-
 from tests.widget_driver import page_action, page_sets
 
 ESSAY = ShortEssaySpec.model_validate({

@@ -1,4 +1,4 @@
-"""The introduction in Voilà and Debian's Chromium: the orientation quiz by keyboard alone, restored on reload."""
+"""The introduction in Voilà and Chromium: the orientation quiz by keyboard alone, restored on reload."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from tests.conftest import ARTIFACTS, wait_for_widgets
 
 pytestmark = pytest.mark.browser
 FIRST_QUIZ = ".se4u-mc >> nth=0"
+OPTION_TEXT = "node => node.closest('label').querySelector('.se4u-option-text').textContent"
 
 
 def focus_first_option_by_tab(page, limit: int = 80) -> None:
@@ -31,7 +32,7 @@ def test_orientation_quiz_by_keyboard_survives_reload(voila_server, page):
 
     focus_first_option_by_tab(page)
     page.keyboard.press("ArrowDown")  # moves to and chooses the second option of the radio group
-    chosen = page.evaluate("() => document.activeElement.closest('label').querySelector('.se4u-option-text').textContent")
+    chosen = page.evaluate(f"() => ({OPTION_TEXT})(document.activeElement)")
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.textContent") == "Check"
     page.keyboard.press("Enter")
@@ -49,7 +50,7 @@ def test_orientation_quiz_by_keyboard_survives_reload(voila_server, page):
     assert restored.inner_text() == verdict
     checked = page.locator(FIRST_QUIZ).locator("input:checked")
     assert checked.count() == 1
-    assert checked.evaluate("node => node.closest('label').querySelector('.se4u-option-text').textContent") == chosen
+    assert checked.evaluate(OPTION_TEXT) == chosen
 
 
 def test_intro_reads_well_at_360_pixels(voila_server, browser):

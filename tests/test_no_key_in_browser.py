@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from se4u.banks import MultipleChoiceSpec, read_bank
 from se4u.notebook import widget_classes
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from se4u.build import build, build_text, sources
 from se4u.course import format_minutes, load_course
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from se4u.store import MAX_STATE_BYTES, SCHEMA_VERSION, ResponseStore, StoreError
 
 WRITER = """

@@ -29,7 +29,7 @@ def _start(args: argparse.Namespace) -> int:
         voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
         cmd = [voila, str(NOTEBOOKS_DIR), f"--Voila.ip={args.host}", f"--port={args.port}",
                "--no-browser", "--Voila.port_retries=0", "--theme=light",
-               "--VoilaConfiguration.file_allowlist=['.*\\.(png|jpg|jpeg|svg|gif|webp)']"]
+               "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|jpeg|svg|gif|webp)"]
     print("SE4U course", flush=True)
     print(f"  answers are saved in: {settings.store_url}", flush=True)
     print(f"  open this address in your browser: {url}", flush=True)
