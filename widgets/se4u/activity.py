@@ -15,6 +15,12 @@ STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
 
 
+def module(name: str) -> str:
+    """One widget's ES module, preceded by the shared DOM helper (anywidget modules cannot import files)."""
+    return (STATIC / "dom.js").read_text(encoding="utf-8") + "\n" + (STATIC / name).read_text(
+        encoding="utf-8")
+
+
 def stylesheet(name: str) -> str:
     """The shared activity styles followed by one widget's own stylesheet."""
     return (STATIC / "activity.css").read_text(encoding="utf-8") + (STATIC / name).read_text(

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import traitlets as t
 
-from se4u.activity import STATIC, Activity, stylesheet
+from se4u.activity import Activity, module, stylesheet
 from se4u.banks import ChoiceOption, MultipleChoiceSpec
 
 
@@ -47,7 +47,7 @@ class MultipleChoice(Activity):
 
     kind: ClassVar[str] = "multiple_choice"
     actions: ClassVar[frozenset[str]] = frozenset({"check", "hint", "solution", "retry"})
-    _esm = STATIC / "multiple_choice.js"
+    _esm = module("multiple_choice.js")
     _css = stylesheet("multiple_choice.css")
 
     mode = t.Unicode("single", help="single, multiple or true_false.").tag(sync=True)

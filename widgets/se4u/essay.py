@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import traitlets as t
 
-from se4u.activity import STATIC, Activity, stylesheet
+from se4u.activity import Activity, module, stylesheet
 from se4u.banks import ShortEssaySpec
 
 #: The hard limit on what one essay may hold, whatever its word limits.
@@ -70,7 +70,7 @@ class ShortEssay(TextAnswer):
 
     kind: ClassVar[str] = "short_essay"
     actions: ClassVar[frozenset[str]] = frozenset({"submit"})
-    _esm = STATIC / "short_essay.js"
+    _esm = module("short_essay.js")
     _css = stylesheet("short_essay.css")
 
     min_words = t.Int(0, help="Fewest words for a submission.").tag(sync=True)

@@ -1,18 +1,6 @@
 // MultipleChoice: the learner's selection goes to Python; the verdict comes back. No key here.
 let counter = 0;
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
 const MARK_TEXT = {
   right: ["✓", "your choice, correct"],
   wrong: ["✗", "your choice, not correct"],

@@ -2,18 +2,6 @@
 let counter = 0;
 const SAVE_AFTER_MS = 800;
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
 const countWords = (text) => (text.match(/\S+/g) || []).length;
 
 function render({ model, el }) {
