@@ -22,12 +22,16 @@ start: $(VENV)/.installed
 	$(BIN)/se4u start
 
 system-test-packages:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core; \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core $$(command -v npm >/dev/null || echo nodejs npm); \
 	fi
 
-test: $(VENV)/.installed-test system-test-packages
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: $(VENV)/.installed-test system-test-packages node_modules/axe-core/axe.min.js
 	$(BIN)/ruff check widgets tests
 	$(BIN)/se4u build --check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -94,3 +94,13 @@ def workload_table() -> ipywidgets.HTML:
 def completion_requirements(cohort: str = "self_paced") -> ipywidgets.HTML:
     """The completion requirements of a kind of cohort, from the one course file."""
     return ipywidgets.HTML(requirements_html(cohort, load_course()))
+
+
+def glossary(module: str | None = None) -> ipywidgets.HTML:
+    """The course glossary (or one module's key terms), from notebooks/glossary/."""
+    from se4u.glossary import GlossaryError, glossary_html
+
+    try:
+        return ipywidgets.HTML(glossary_html(module))
+    except GlossaryError as exc:
+        return problem(str(exc))
