@@ -85,9 +85,9 @@ def test_likert_saves_and_restores(store, comms):
     page_sets(widget, value=3)
     assert store.load("amina", "s/l1").state == {"value": 3, "label": "Agree"}
     page_sets(widget, value=42)
-    assert widget.value == -1
+    assert widget.value == 3, "an out-of-range value keeps the last valid answer"
     again = LikertItem(spec, key="s/l1", learner="amina", store=store)
-    assert again.value in {3, -1}
+    assert again.value == 3
 
 
 def test_free_text_respects_its_limit(store, comms):
@@ -113,3 +113,59 @@ def test_mark_as_read_toggles_and_restores(store, comms):
     assert MarkAsRead(part="module1", section="sdg-16", learner="amina", store=store).done
     page_action(widget, action="toggle", done=False)
     assert not MarkAsRead(part="module1", section="sdg-16", learner="amina", store=store).done
+
+
+def survey_items(store, learner="amina"):
+    from se4u.banks import ChecklistSpec, NumberSpec
+    from se4u.survey import ChecklistItem, NumberItem
+
+    likert = LikertItem(LikertSpec.model_validate({"id": "l1", "type": "likert", "prompt": "Useful?"}),
+                        key="exit_survey/l1", learner=learner, store=store)
+    hours = NumberItem(NumberSpec.model_validate({"id": "h1", "type": "number", "prompt": "Hours?",
+                                                  "maximum": 100, "unit": "hours"}),
+                       key="exit_survey/h1", learner=learner, store=store)
+    tools = ChecklistItem(ChecklistSpec.model_validate({
+        "id": "t1", "type": "checklist", "prompt": "Which?",
+        "options": [{"id": "sherloc", "text": "SHERLOC"}, {"id": "e4j", "text": "E4J"}]}),
+        key="exit_survey/t1", learner=learner, store=store)
+    text = FreeTextItem(FreeTextSpec.model_validate({"id": "f1", "type": "free_text", "prompt": "Other?"}),
+                        key="exit_survey/f1", learner=learner, store=store)
+    for widget in (likert, hours, tools, text):
+        widget.open()
+    return likert, hours, tools, text
+
+
+def test_number_and_checklist_items(store, comms):
+    """Are numbers outside the limits and unknown options refused, and valid answers saved?"""
+    _likert, hours, tools, _text = survey_items(store)
+    page_sets(hours, value=2.5)
+    page_sets(hours, value=500)
+    assert hours.value == 2.5
+    assert "from 0 to 100" in hours.save_status
+    page_sets(tools, selected=["e4j", "nope", "e4j"])
+    assert store.load("amina", "exit_survey/t1").state == {"selected": ["e4j"]}
+    assert store.load("amina", "exit_survey/h1").state["value"] == 2.5
+
+
+def test_survey_can_be_edited_until_submitted_then_locked(store, comms):
+    """Can answers change before submission, and are they locked after it, also on reopen?"""
+    from se4u.survey import SurveySubmit
+
+    likert, hours, tools, text = survey_items(store)
+    page_sets(likert, value=1)
+    page_sets(likert, value=4)
+    page_sets(text, text="Very practical.")
+    submit = SurveySubmit("exit_survey", [w.activity_id for w in (likert, hours, tools, text)],
+                          learner="amina", store=store)
+    submit.open()
+    page_action(submit, action="submit")
+    assert submit.submitted
+    assert submit.answered == 2 and submit.total == 4
+    assert all(w.locked for w in (likert, hours, tools, text))
+    page_sets(likert, value=0)
+    page_sets(text, text="Changed my mind.")
+    assert store.load("amina", "exit_survey/l1").state["value"] == 4
+    assert store.load("amina", "exit_survey/f1").state["text"] == "Very practical."
+    again = survey_items(store)
+    assert all(w.locked for w in again)
+    assert not any(w.locked for w in survey_items(store, learner="bilal"))

@@ -28,7 +28,7 @@ def secrets_of(spec) -> list[str]:
     found = [spec.explanation] if getattr(spec, "explanation", None) else []
     found += list(getattr(spec, "hints", []))
     for option in getattr(spec, "options", []):
-        if option.explanation:
+        if getattr(option, "explanation", None):
             found.append(option.explanation)
     return [s for s in found if s]
 

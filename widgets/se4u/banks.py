@@ -169,6 +169,41 @@ class FreeTextSpec(_Activity):
     max_chars: int = Field(default=4000, ge=1, le=20000)
 
 
+class NumberSpec(_Activity):
+    """A survey question answered with a number (e.g. hours spent), within limits."""
+
+    type: Literal["number"]
+    minimum: float = 0
+    maximum: float = Field(default=1000, le=1_000_000)
+    step: float = Field(default=0.5, gt=0)
+    unit: str = Field(default="", max_length=40)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> NumberSpec:
+        if self.minimum >= self.maximum:
+            raise ValueError(f"minimum ({self.minimum}) must be below maximum ({self.maximum})")
+        return self
+
+
+class ChecklistOption(_Model):
+    """One option of a survey checklist."""
+
+    id: Slug
+    text: Text
+
+
+class ChecklistSpec(_Activity):
+    """A survey question where the learner ticks every option that applies (no right answer)."""
+
+    type: Literal["checklist"]
+    options: list[ChecklistOption] = Field(min_length=2, max_length=20)
+
+    @model_validator(mode="after")
+    def _check_options(self) -> ChecklistSpec:
+        _unique([o.id for o in self.options], "option")
+        return self
+
+
 class ForumAssignmentSpec(_Activity):
     """A discussion-forum assignment: its prompt and the participation rule."""
 
@@ -341,6 +376,8 @@ ActivitySpec = Annotated[
     | ShortEssaySpec
     | LikertSpec
     | FreeTextSpec
+    | NumberSpec
+    | ChecklistSpec
     | ForumAssignmentSpec
     | DragToCategoriesSpec
     | DragTheWordsSpec
@@ -354,6 +391,8 @@ ACTIVITY_TYPES = (
     "short_essay",
     "likert",
     "free_text",
+    "number",
+    "checklist",
     "forum",
     "drag_to_categories",
     "drag_the_words",

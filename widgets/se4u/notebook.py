@@ -18,13 +18,15 @@ def widget_classes() -> dict[str, type]:
     from se4u.choice import MultipleChoice
     from se4u.essay import ShortEssay
     from se4u.placing import DragTheWords, DragToCategories, JigsawPuzzle, MatchPairs, OrderItems
-    from se4u.survey import FreeTextItem, LikertItem
+    from se4u.survey import ChecklistItem, FreeTextItem, LikertItem, NumberItem
 
     return {
         "multiple_choice": MultipleChoice,
         "short_essay": ShortEssay,
         "likert": LikertItem,
         "free_text": FreeTextItem,
+        "number": NumberItem,
+        "checklist": ChecklistItem,
         "drag_to_categories": DragToCategories,
         "order_items": OrderItems,
         "match_pairs": MatchPairs,
@@ -83,6 +85,22 @@ def mark_as_read(part: str, section: str, title: str = "", minutes: int = 0) -> 
         return MarkAsRead(part=part, section=section, learner=settings.learner, title=title,
                           minutes=minutes)
     except (ConfigError, StoreError, ValueError) as exc:
+        return problem(str(exc))
+
+
+SURVEY_TYPES = frozenset({"likert", "free_text", "number", "checklist"})
+
+
+def survey_submit(bank_name: str) -> ipywidgets.DOMWidget:
+    """The button that submits the survey in bank ``bank_name``; its answers are final afterwards."""
+    from se4u.survey import SurveySubmit
+
+    try:
+        settings = load_settings()
+        bank = load_bank(bank_name, settings.banks_dir)
+        keys = [bank.key(a.id) for a in bank.activities if a.type in SURVEY_TYPES]
+        return SurveySubmit(bank.bank, keys, learner=settings.learner)
+    except (BankError, ConfigError, StoreError) as exc:
         return problem(str(exc))
 
 

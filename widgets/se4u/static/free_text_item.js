@@ -29,13 +29,15 @@ function render({ model, el }) {
   area.addEventListener("blur", flush);
   function update() {
     if (document.activeElement !== area) area.value = model.get("text");
+    const locked = Boolean(model.get("locked"));
+    area.readOnly = locked;
     const problem = model.get("save_status");
-    status.textContent = problem === "saved" ? "Your answer is saved." : problem;
+    status.textContent = locked ? "Survey submitted." : problem === "saved" ? "Your answer is saved." : problem;
   }
-  model.on("change:save_status", update);
-  model.on("change:text", update);
+  const names = ["text", "save_status", "locked"];
+  for (const name of names) model.on(`change:${name}`, update);
   update();
-  return () => { flush(); model.off("change:save_status", update); model.off("change:text", update); };
+  return () => { flush(); for (const name of names) model.off(`change:${name}`, update); };
 }
 
 export default { render };

@@ -37,14 +37,15 @@ function render({ model, el }) {
   el.append(root);
   function update() {
     const value = model.get("value");
-    inputs.forEach((input, index) => { input.checked = index === value; });
+    const locked = model.get("locked");
+    inputs.forEach((input, index) => { input.checked = index === value; input.disabled = locked; });
     const problem = model.get("save_status");
-    status.textContent = problem === "saved" ? "Your answer is saved." : problem;
+    status.textContent = locked ? "Survey submitted." : problem === "saved" ? "Your answer is saved." : problem;
   }
-  model.on("change:value", update);
-  model.on("change:save_status", update);
+  const names = ["value", "save_status", "locked"];
+  for (const name of names) model.on(`change:${name}`, update);
   update();
-  return () => { model.off("change:value", update); model.off("change:save_status", update); };
+  return () => { for (const name of names) model.off(`change:${name}`, update); };
 }
 
 export default { render };
