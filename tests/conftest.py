@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -72,17 +70,18 @@ def free_port() -> int:
 class VoilaServer:
     """A real Voilà serving the course's notebooks folder, with its own store."""
 
-    def __init__(self, root: Path, store_path: Path, learner: str = "browser-learner") -> None:
+    def __init__(self, root: Path, store_path: Path, learner: str = "browser-learner", *,
+                 preheat: bool = False, template: str | None = "se4u") -> None:
+        from se4u.apps import voila_command, voila_env
+
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.store_path = store_path
-        env = dict(os.environ, SE4U_STORE=str(store_path), SE4U_LEARNER=learner)
+        env = voila_env(dict(os.environ, SE4U_STORE=str(store_path), SE4U_LEARNER=learner))
         env.pop("JUPYTERHUB_USER", None)
-        voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
         self.log = open(store_path.with_suffix(".voila.log"), "w")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [voila, str(root), "--no-browser", f"--port={self.port}", "--Voila.ip=127.0.0.1",
-             "--Voila.port_retries=0", "--show_tracebacks=False"],
+            voila_command(root, port=self.port, preheat=preheat, template=template),
             cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

@@ -30,7 +30,7 @@ def test_notebooks_carry_no_outputs_or_noise(path):
         assert not cell.get("outputs")
         assert cell.get("execution_count") is None
         assert set(cell.get("metadata", {})) <= {"tags"}
-    assert set(notebook["metadata"]) == {"kernelspec", "language_info"}
+    assert set(notebook["metadata"]) == {"kernelspec", "language_info", "se4u"}
 
 
 def test_build_is_deterministic(tmp_path):

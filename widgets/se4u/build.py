@@ -24,10 +24,28 @@ def sources(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
         "---\njupytext:"))
 
 
+def navigation(stem: str) -> dict[str, object]:
+    """What the course template shows around a notebook: its title and the parts before and after."""
+    from se4u.course import load_course
+
+    parts = load_course().parts
+    ids = [p.id for p in parts]
+    if stem not in ids:
+        return {"part": stem}
+    index = ids.index(stem)
+    nav: dict[str, object] = {"part": stem, "title": parts[index].title}
+    if index > 0:
+        nav["prev"] = {"href": parts[index - 1].notebook, "title": parts[index - 1].title}
+    if index + 1 < len(parts):
+        nav["next"] = {"href": parts[index + 1].notebook, "title": parts[index + 1].title}
+    return nav
+
+
 def build_text(md_path: Path) -> str:
     """The ``.ipynb`` text for one Markdown source."""
     notebook = jupytext.read(md_path)
-    notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+    notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
+                         "se4u": navigation(md_path.stem)}
     for index, cell in enumerate(notebook.cells):
         digest = hashlib.sha1(f"{md_path.stem}:{index}:{cell.source}".encode(), usedforsecurity=False)
         cell.id = f"{md_path.stem}-{index:03d}-{digest.hexdigest()[:8]}"

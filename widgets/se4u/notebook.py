@@ -6,11 +6,24 @@ import html
 from typing import Any
 
 import ipywidgets
+from IPython.display import HTML
 
 from se4u.banks import BankError, ForumAssignmentSpec, load_bank
 from se4u.config import ConfigError, load_settings
 from se4u.course import load_course, requirements_html, workload_table_html
 from se4u.store import StoreError
+
+_waited = False
+
+
+def _ready_for_learner() -> None:
+    """Before the first answer is restored, wait for the learner's request (preheated kernels)."""
+    global _waited
+    if not _waited:
+        from se4u.apps import wait_for_learner
+
+        wait_for_learner()
+        _waited = True
 
 
 def widget_classes() -> dict[str, type]:
@@ -35,15 +48,15 @@ def widget_classes() -> dict[str, type]:
     }
 
 
-def problem(message: str) -> ipywidgets.HTML:
+def problem(message: str) -> HTML:
     """A visible, escaped message for a learner or an author, announced to screen readers."""
-    return ipywidgets.HTML(
+    return HTML(
         "<div role='alert' class='se4u-problem' style='border-left:4px solid #c62828;"
         "padding:0.5rem 0.75rem;margin:0.5rem 0'><strong>This activity cannot be shown.</strong> "
         f"{html.escape(message)}</div>")
 
 
-def forum_assignment(spec: ForumAssignmentSpec) -> ipywidgets.HTML:
+def forum_assignment(spec: ForumAssignmentSpec) -> HTML:
     """A forum assignment: its prompt and what counts as taking part."""
     rule = []
     if spec.min_posts:
@@ -51,14 +64,15 @@ def forum_assignment(spec: ForumAssignmentSpec) -> ipywidgets.HTML:
     if spec.min_replies:
         rule.append(f"{spec.min_replies} repl{'ies' if spec.min_replies > 1 else 'y'} to others")
     title = html.escape(spec.title or "Discussion forum assignment")
-    return ipywidgets.HTML(
+    return HTML(
         f"<section class='se4u-forum' aria-label='{title}'><h3>{title}</h3>"
         f"<p>{html.escape(spec.prompt)}</p>"
         f"<p><em>To complete it: {html.escape(' and '.join(rule) or 'take part')}.</em></p></section>")
 
 
-def activity(bank_name: str, activity_id: str, **kwargs: Any) -> ipywidgets.DOMWidget:
+def activity(bank_name: str, activity_id: str, **kwargs: Any) -> ipywidgets.DOMWidget | HTML:
     """The widget for ``activity_id`` of bank ``bank_name``, restored to the learner's last answer."""
+    _ready_for_learner()
     try:
         settings = load_settings()
         bank = load_bank(bank_name, settings.banks_dir)
@@ -76,10 +90,11 @@ def activity(bank_name: str, activity_id: str, **kwargs: Any) -> ipywidgets.DOMW
         return problem(str(exc))
 
 
-def mark_as_read(part: str, section: str, title: str = "", minutes: int = 0) -> ipywidgets.DOMWidget:
+def mark_as_read(part: str, section: str, title: str = "", minutes: int = 0) -> ipywidgets.DOMWidget | HTML:
     """The "mark as read" control for one reading section of a course part."""
     from se4u.reading import MarkAsRead
 
+    _ready_for_learner()
     try:
         settings = load_settings()
         return MarkAsRead(part=part, section=section, learner=settings.learner, title=title,
@@ -91,10 +106,11 @@ def mark_as_read(part: str, section: str, title: str = "", minutes: int = 0) -> 
 SURVEY_TYPES = frozenset({"likert", "free_text", "number", "checklist"})
 
 
-def survey_submit(bank_name: str) -> ipywidgets.DOMWidget:
+def survey_submit(bank_name: str) -> ipywidgets.DOMWidget | HTML:
     """The button that submits the survey in bank ``bank_name``; its answers are final afterwards."""
     from se4u.survey import SurveySubmit
 
+    _ready_for_learner()
     try:
         settings = load_settings()
         bank = load_bank(bank_name, settings.banks_dir)
@@ -104,21 +120,50 @@ def survey_submit(bank_name: str) -> ipywidgets.DOMWidget:
         return problem(str(exc))
 
 
-def workload_table() -> ipywidgets.HTML:
+def workload_table() -> HTML:
     """The course's parts and planned workload, from the one course file."""
-    return ipywidgets.HTML(workload_table_html())
+    return HTML(workload_table_html())
 
 
-def completion_requirements(cohort: str = "self_paced") -> ipywidgets.HTML:
+def completion_requirements(cohort: str = "self_paced") -> HTML:
     """The completion requirements of a kind of cohort, from the one course file."""
-    return ipywidgets.HTML(requirements_html(cohort, load_course()))
+    return HTML(requirements_html(cohort, load_course()))
 
 
-def glossary(module: str | None = None) -> ipywidgets.HTML:
+def glossary(module: str | None = None) -> HTML:
     """The course glossary (or one module's key terms), from notebooks/glossary/."""
     from se4u.glossary import GlossaryError, glossary_html
 
     try:
-        return ipywidgets.HTML(glossary_html(module))
+        return HTML(glossary_html(module))
     except GlossaryError as exc:
+        return problem(str(exc))
+
+
+def _learner_progress():
+    from se4u.progress import course_progress
+    from se4u.store import default_store
+
+    _ready_for_learner()
+    settings = load_settings()
+    return course_progress(default_store(), settings.learner)
+
+
+def course_home() -> HTML:
+    """The course map with the learner's progress in every part and the suggested next step."""
+    from se4u.progress import home_html
+
+    try:
+        return HTML(home_html(_learner_progress()))
+    except (ConfigError, StoreError) as exc:
+        return problem(str(exc))
+
+
+def my_progress(cohort: str = "self_paced") -> HTML:
+    """The learner's progress per module and per completion requirement."""
+    from se4u.progress import progress_html
+
+    try:
+        return HTML(progress_html(_learner_progress(), cohort))
+    except (ConfigError, StoreError) as exc:
         return problem(str(exc))

@@ -1,0 +1,53 @@
+"""How the learner apps are served: Voilà with the course template and preheated kernels."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from se4u.config import REPO_DIR
+
+TEMPLATE_ROOT = REPO_DIR / "share" / "jupyter"
+#: Kernels kept ready per notebook; each is used once, then replaced.
+DEFAULT_POOL_SIZE = 1
+#: Pages opened rarely enough that a kernel kept waiting for them would only cost memory.
+NOT_PREHEATED = ("gallery.ipynb", "glossary.ipynb", "progress.ipynb", "exit_survey.ipynb")
+
+
+def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment Voilà needs to find the course template (without losing other paths)."""
+    env = dict(os.environ if base is None else base)
+    paths = [str(TEMPLATE_ROOT), *filter(None, env.get("JUPYTER_PATH", "").split(os.pathsep))]
+    env["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
+def voila_command(root: Path, *, port: int, host: str = "127.0.0.1", preheat: bool = True,
+                  pool_size: int = DEFAULT_POOL_SIZE, template: str | None = "se4u") -> list[str]:
+    """The Voilà command line serving every notebook under ``root`` as a code-free app."""
+    voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
+    cmd = [voila, str(root), f"--Voila.ip={host}", f"--port={port}", "--no-browser",
+           "--Voila.port_retries=0", "--theme=light", "--show_tracebacks=False",
+           "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|jpeg|svg|gif|webp)"]
+    if template:
+        cmd.append(f"--template={template}")
+    if preheat:
+        cmd += ["--preheat_kernel=True", f"--pool_size={pool_size}"]
+        cmd += [f"--VoilaKernelManager.preheat_denylist={name}" for name in NOT_PREHEATED]
+    return cmd
+
+
+def wait_for_learner() -> None:
+    """In a preheated kernel, pause until a learner opens the page, so answers are restored fresh.
+
+    Everything imported before this call is ready when the page is requested; everything after it
+    (restoring the learner's saved answers) happens for that request. Outside a preheated Voilà
+    kernel this returns at once.
+    """
+    if os.environ.get("VOILA_PREHEAT") != "True":
+        return
+    from voila.utils import wait_for_request
+
+    wait_for_request()
