@@ -99,6 +99,8 @@ class VoilaServer:
         return f"{self.base}/voila/render/{notebook}"
 
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.terminate()
         try:
             self.process.wait(timeout=20)

@@ -118,3 +118,48 @@ def test_preheated_kernel_restores_the_latest_answer(tmp_path, browser):
     finally:
         context.close()
         server.stop()
+
+
+def test_failed_cell_shows_a_plain_message_not_a_traceback(tmp_path, browser):
+    """When a cell fails, does the learner see a plain message with a reload button, and no traceback?"""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A page with a broken cell"),
+        nbformat.v4.new_code_cell("1 / 0"),
+        nbformat.v4.new_markdown_cell("The rest of the page is still here."),
+    ])
+    nbformat.write(notebook, tmp_path / "broken.ipynb")
+    server = VoilaServer(tmp_path, tmp_path / "responses.sqlite", learner="broken")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server.url("broken.ipynb"))
+        trouble = page.locator(".se4u-trouble[role=alert]")
+        trouble.wait_for(timeout=60_000)
+        assert "could not be shown" in trouble.inner_text()
+        assert trouble.locator("button", has_text="Reload").count() == 1
+        text = page.inner_text("body")
+        assert "ZeroDivisionError" not in text and "Traceback" not in text
+        assert "A page with a broken cell" in text
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_lost_connection_says_how_to_reload(tmp_path, browser):
+    """If the course server goes away while a page is open, does the page say so and offer a reload?"""
+    server = VoilaServer(NOTEBOOKS, tmp_path / "responses.sqlite", learner="lost")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        open_app(page, server, "glossary.ipynb")
+        banner = page.locator("#se4u-connection")
+        assert banner.is_hidden()
+        server.stop()
+        banner.wait_for(state="visible", timeout=30_000)
+        assert "Your saved answers are safe" in banner.inner_text()
+        assert banner.locator("button", has_text="Reload the page").count() == 1
+    finally:
+        context.close()
+        server.stop()

@@ -181,7 +181,8 @@ def test_sort_by_touch_taps_at_360px_survives_reload(fresh_server, browser):
         context.close()
 
 
-@pytest.mark.parametrize(("widget", "answers"), [
+#: The four other layouts and a right answer for each: piece text -> target id.
+LAYOUTS = [
     (ORDER, {"The Convention is adopted (2000)": "pos-1",
              "The Convention enters into force (2003)": "pos-2",
              "Resolution 9/1 establishes the Review Mechanism (2018)": "pos-3",
@@ -194,7 +195,11 @@ def test_sort_by_touch_taps_at_360px_survives_reload(fresh_server, browser):
     (JIGSAW, {"A structured group of three or more persons": "who",
               "acting in concert to commit serious crimes": "how",
               "to obtain a financial or other material benefit": "why"}),
-], ids=["order", "pairs", "words", "jigsaw-text"])
+]
+LAYOUT_IDS = ["order", "pairs", "words", "jigsaw-text"]
+
+
+@pytest.mark.parametrize(("widget", "answers"), LAYOUTS, ids=LAYOUT_IDS)
 def test_other_layouts_by_keyboard(voila_server, page, widget, answers):
     """Is each of the other layouts solvable with the keyboard alone?"""
     open_gallery(page, voila_server)
@@ -222,3 +227,112 @@ def test_picture_jigsaw_by_keyboard_then_solution(voila_server, page):
     page.keyboard.press("Enter")
     widget.locator(".se4u-takeaway").filter(has_text="Takeaway").wait_for()
     assert widget.locator(".se4u-grid .se4u-tile").count() == 4
+
+
+# --- the four other layouts by mouse drag and by touch taps ------------------------------------------
+@pytest.fixture(scope="module")
+def mouse_server(tmp_path_factory) -> Iterator[VoilaServer]:
+    """A learner who does everything with the mouse (a store of their own)."""
+    server = VoilaServer(NOTEBOOKS, tmp_path_factory.mktemp("mouse") / "responses.sqlite",
+                         learner="mouse-learner")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def touch_server(tmp_path_factory) -> Iterator[VoilaServer]:
+    """A learner who does everything on a touch screen (a store of their own)."""
+    server = VoilaServer(NOTEBOOKS, tmp_path_factory.mktemp("touch") / "responses.sqlite",
+                         learner="touch-learner")
+    yield server
+    server.stop()
+
+
+def bank_piece(page, widget: str, text: str):
+    """The piece in the bank whose text is exactly text (words such as 'three' are short)."""
+    return page.locator(widget).locator(".se4u-bank-items").get_by_text(text, exact=True)
+
+
+def placed(page, widget: str, text: str, target: str):
+    return page.locator(widget).locator(f"[data-drop='{target}']").get_by_text(text, exact=True)
+
+
+def centre(box: dict) -> tuple[float, float]:
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def drag_with_mouse(page, widget: str, text: str, target: str) -> None:
+    """Press on the piece, move in steps onto the target (a ghost follows), release there."""
+    root = page.locator(widget)
+    root.locator(".se4u-board").evaluate("node => node.scrollIntoView({block: 'center'})")
+    start = bank_piece(page, widget, text).bounding_box()
+    end = root.locator(f"[data-drop='{target}']").bounding_box()
+    height = page.viewport_size["height"]
+    assert start["y"] >= 0 and end["y"] + end["height"] <= height, "both must be on screen"
+    page.mouse.move(*centre(start))
+    page.mouse.down()
+    page.mouse.move(*centre(end), steps=10)
+    assert root.locator(".se4u-ghost").count() == 1
+    assert root.locator(f"[data-drop='{target}'].se4u-over").count() == 1
+    page.mouse.up()
+    placed(page, widget, text, target).wait_for()
+    assert root.locator(".se4u-ghost").count() == 0
+
+
+@pytest.mark.parametrize(("widget", "answers"), LAYOUTS, ids=LAYOUT_IDS)
+def test_other_layouts_by_mouse_drag(mouse_server, browser, widget, answers):
+    """Is each of the other layouts solvable by dragging with the mouse (words: also after reload)?"""
+    context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    page = context.new_page()
+    try:
+        open_gallery(page, mouse_server)
+        root = page.locator(widget)
+        for text, target in answers.items():
+            drag_with_mouse(page, widget, text, target)
+            assert "placed in" in root.locator(".se4u-announce").inner_text()
+        assert root.locator(".se4u-bank-items .se4u-piece").count() == \
+            root.locator(".se4u-piece").count() - len(answers)
+        root.locator(".se4u-check").click()
+        root.locator(".se4u-feedback").filter(has_text="Correct").wait_for()
+        assert root.locator("[data-mark='right']").count() == len(answers)
+        if widget == JIGSAW:
+            assert "Takeaway" in root.locator(".se4u-takeaway").inner_text()
+        if widget == WORDS:  # solved, saved, and so restored (and locked) on reload
+            root.locator(".se4u-save").filter(has_text="saved").wait_for()
+            page.reload()
+            wait_for_widgets(page, f"{WORDS} .se4u-piece")
+            page.locator(f"{WORDS}[data-verdict='correct']").wait_for()
+            for text, target in answers.items():
+                placed(page, widget, text, target).wait_for()
+            assert page.locator(widget).locator(".se4u-check").is_disabled()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("widget", "answers"), LAYOUTS, ids=LAYOUT_IDS)
+def test_other_layouts_by_touch_taps(touch_server, browser, widget, answers):
+    """On a 360 px touch screen, is each layout solvable by tap to pick, tap to place?"""
+    context = browser.new_context(viewport={"width": 360, "height": 780}, has_touch=True,
+                                  is_mobile=True, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        open_gallery(page, touch_server)
+        root = page.locator(widget)
+        for text, target in answers.items():
+            bank_piece(page, widget, text).tap()
+            root.locator(".se4u-piece[aria-pressed='true']").wait_for()
+            root.locator(f"[data-target='{target}']").tap()
+            placed(page, widget, text, target).wait_for()
+            assert root.locator(".se4u-piece[aria-pressed='true']").count() == 0
+        root.locator(".se4u-check").tap()
+        root.locator(".se4u-feedback").filter(has_text="Correct").wait_for()
+        assert root.locator("[data-mark='right']").count() == len(answers)
+        if widget == PAIRS:  # restored after a reload too
+            root.locator(".se4u-save").filter(has_text="saved").wait_for()
+            page.reload()
+            wait_for_widgets(page, f"{PAIRS} .se4u-piece")
+            page.locator(f"{PAIRS}[data-verdict='correct']").wait_for()
+            for text, target in answers.items():
+                placed(page, widget, text, target).wait_for()
+    finally:
+        context.close()

@@ -48,6 +48,22 @@ def wait_for_learner() -> None:
     """
     if os.environ.get("VOILA_PREHEAT") != "True":
         return
-    from voila.utils import wait_for_request
+    # Voilà's own helper (voila.utils.wait_for_request) imports the whole server stack into the
+    # kernel (about 45 MB per learner); the protocol is one websocket message, so speak it here.
+    import json
 
-    wait_for_request()
+    from websockets.sync.client import connect
+
+    env = os.environ
+    base = env.get("VOILA_WS_BASE_URL") or env.get("VOILA_SERVER_URL", "/")
+    url = (f"{env.get('VOILA_WS_PROTOCOL', 'ws')}://{env.get('VOILA_APP_IP', '127.0.0.1')}:"
+           f"{env.get('VOILA_APP_PORT', '8866')}{base}voila/query/{env.get('VOILA_KERNEL_ID', '')}")
+    try:
+        with connect(url, open_timeout=10, max_size=2**20) as socket:
+            info = json.loads(socket.recv())
+    except (OSError, TimeoutError, ValueError):
+        return  # the page still works; it just was not told about the request
+    if isinstance(info, dict):
+        for key, value in info.items():
+            if isinstance(value, str):
+                os.environ[key] = value

@@ -16,8 +16,15 @@ function render({ model, el }) {
     const done = model.get("done");
     const title = model.get("title");
     button.setAttribute("aria-pressed", done ? "true" : "false");
-    button.textContent = done ? "✓ Read" : "Mark this section as read";
-    if (title) button.setAttribute("aria-label", `${title}: ${done ? "read" : "mark as read"}`);
+    // The name starts with the visible words (WCAG 2.5.3, label in name); the section's title
+    // follows for screen readers only, so that the buttons of a page can be told apart.
+    button.replaceChildren(document.createTextNode(done ? "✓ Read" : "Mark this section as read"));
+    if (title) {
+      const which = document.createElement("span");
+      which.className = "se4u-sr-only";
+      which.textContent = `: ${title}`;
+      button.append(which);
+    }
     root.dataset.done = done ? "yes" : "no";
     const problem = model.get("save_status");
     if (problem && problem !== "saved") status.textContent = problem;

@@ -70,7 +70,8 @@ function render({ model, el }) {
   // --- the bank ---------------------------------------------------------------------------------
   const bankButton = h("button", { type: "button", class: "se4u-target-button se4u-bank-button",
     "data-drop": "" }, h("span", { text: layout === "words" ? "Word bank" : "Items to place" }));
-  const bankList = h("div", { class: "se4u-bank-items", role: "list" });
+  // Plain containers: a role="list" may hold only listitems, and these hold buttons.
+  const bankList = h("div", { class: "se4u-bank-items" });
   const bankEmpty = h("p", { class: "se4u-empty", text: "All items are placed." });
   const bank = h("div", { class: "se4u-bank", "data-drop": "", role: "group",
     "aria-label": layout === "words" ? "Word bank" : "Items to place" }, bankButton, bankList,
@@ -84,7 +85,7 @@ function render({ model, el }) {
     const button = h("button", { type: "button", class: "se4u-target-button",
       "data-target": target.id }, h("span", { class: "se4u-target-label",
       text: layout === "words" ? target.label.replace("Gap ", "") : target.label }));
-    const slot = h("div", { class: "se4u-slot-items", role: "list" });
+    const slot = h("div", { class: "se4u-slot-items" });
     const box = h(tag, { class: "se4u-target", "data-drop": target.id }, button, slot);
     if (imageMode) Object.assign(box.style, { width: `${tile}px`, height: `${tile}px` });
     targetEls.set(target.id, { box, button, slot });
@@ -105,8 +106,9 @@ function render({ model, el }) {
     area.style.gridTemplateColumns = `repeat(${cols}, ${tile}px)`;
     for (const target of targets) area.append(makeTarget(target));
   } else {
-    area = h(layout === "order" ? "ol" : "div", { class: "se4u-targets", role: "group",
-      "aria-label": layout === "order" ? "Positions" : "Places" });
+    // An ordered list keeps its list role (its <li> positions need it); the others are a group.
+    area = h(layout === "order" ? "ol" : "div", { class: "se4u-targets",
+      role: layout === "order" ? null : "group", "aria-label": layout === "order" ? "Positions" : "Places" });
     for (const target of targets) area.append(makeTarget(target, layout === "order" ? "li" : "div"));
   }
   const board = h("div", { class: "se4u-board" }, bank, area);

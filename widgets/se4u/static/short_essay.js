@@ -9,7 +9,9 @@ function render({ model, el }) {
   const root = h("section", { class: "se4u-activity se4u-essay", "aria-labelledby": `${uid}-prompt` });
   const title = model.get("title");
   if (title) root.append(h("h3", { class: "se4u-title", text: title }));
-  root.append(h("p", { class: "se4u-prompt", id: `${uid}-prompt`, text: model.get("prompt") }));
+  // A real <label> for the text area (not only aria-labelledby): clicking it focuses the box.
+  root.append(h("label", { class: "se4u-prompt", id: `${uid}-prompt`, for: `${uid}-text`,
+    text: model.get("prompt") }));
   const min = model.get("min_words");
   const max = model.get("max_words");
   const limits = min ? `Write ${min} to ${max} words.` : `Write up to ${max} words.`;

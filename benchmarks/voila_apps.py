@@ -1,0 +1,103 @@
+"""Time to the first interactive activity of a module app: stock Voilà vs the course's setup.
+
+Stock: Voilà's own lab template, a kernel started on demand for each page.
+Ours: the course template and a preheated kernel pool (the kernel has imported everything and waits
+for the learner's request; only restoring answers and drawing happen after the click).
+Both run in this script, on the same notebook, in the same Chromium; loads are spaced so that the
+pool can refill, as it would between two learners. Also prints the resident memory of the kernels.
+
+    .venv/bin/python benchmarks/voila_apps.py [--loads 10] [--notebook module3.ipynb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, VoilaServer
+
+FIRST_ACTIVITY = ".se4u-activity button:not([disabled])"
+
+
+def kernel_rss_mb(server: VoilaServer) -> list[float]:
+    """Resident memory of every kernel process started by this Voilà server, in MB."""
+    sizes = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = (proc / "status").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parent = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+        if parent == server.process.pid and "ipykernel" in cmdline:
+            rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+            sizes.append(int(rss) / 1024)
+    return sizes
+
+
+def measure(server: VoilaServer, browser, notebook: str, loads: int, pause: float) -> list[float]:
+    """Seconds from navigation to the first enabled activity control, for each load."""
+    times = []
+    time.sleep(pause * 2)  # let a preheated pool fill, and a cold server settle
+    for _ in range(loads):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        start = time.perf_counter()
+        page.goto(server.url(notebook))
+        page.wait_for_selector(FIRST_ACTIVITY, timeout=120_000)
+        times.append(time.perf_counter() - start)
+        context.close()
+        time.sleep(pause)
+    return times
+
+
+def describe(label: str, times: list[float]) -> str:
+    ordered = sorted(times)
+    p90 = ordered[max(0, round(0.9 * len(ordered)) - 1)]
+    return (f"{label:<34} median {statistics.median(times):6.2f} s   p90 {p90:6.2f} s   "
+            f"min {min(times):5.2f} s   max {max(times):5.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loads", type=int, default=10)
+    parser.add_argument("--notebook", default="module3.ipynb")
+    parser.add_argument("--pause", type=float, default=6.0, help="seconds between loads")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="se4u-bench-"))
+    results = {}
+    rss = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for label, options in (("stock Voilà (cold kernel)", {"preheat": False, "template": None}),
+                               ("course template + preheated pool", {"preheat": True})):
+            server = VoilaServer(NOTEBOOKS, tmp / f"{len(results)}.sqlite", learner="bench", **options)
+            try:
+                results[label] = measure(server, browser, args.notebook, args.loads, args.pause)
+                rss[label] = kernel_rss_mb(server)
+            finally:
+                server.stop()
+        browser.close()
+    print(f"Time to the first interactive activity of {args.notebook}, {args.loads} loads each:")
+    for label, times in results.items():
+        print(describe(label, times))
+    stock, ours = (statistics.median(t) for t in results.values())
+    print(f"ratio ours / stock (medians): {ours / stock:.2f}")
+    for label, sizes in rss.items():
+        if sizes:
+            print(f"kernel RSS, {label}: {len(sizes)} kernel(s) alive, "
+                  f"largest {max(sizes):.0f} MB, median {statistics.median(sizes):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
