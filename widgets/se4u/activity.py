@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import weakref
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,6 +15,37 @@ from se4u.store import ResponseStore, StoreError, default_store
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
+
+
+#: Activities created in a preheated kernel before any learner asked for the page.
+_deferred: list[weakref.ref[Activity]] = []
+_learner_here = False
+
+
+def preheating() -> bool:
+    """True in a Voilà kernel prepared in advance, until the learner's request arrives."""
+    return os.environ.get("VOILA_PREHEAT") == "True" and not _learner_here
+
+
+def learner_arrived() -> None:
+    """Wait for the learner's request (preheated kernels only), then restore every activity.
+
+    A preheated kernel runs the whole page in advance, so the learner's browser receives every
+    activity at once; their saved answers are loaded here, at the end, for that learner and that
+    moment. Outside a preheated kernel activities restore as they are created, and this returns.
+    """
+    global _learner_here
+    if not preheating():
+        return
+    from se4u.apps import wait_for_learner
+
+    wait_for_learner()
+    _learner_here = True
+    waiting = [ref() for ref in _deferred]
+    _deferred.clear()
+    for activity in waiting:
+        if activity is not None:
+            activity.restore()
 
 
 def module(name: str) -> str:
@@ -62,21 +95,36 @@ class Activity(anywidget.AnyWidget):
                 return None
         return self._store
 
+    _restoring = False
+
     def restore(self) -> None:
-        """Load the learner's saved state, if any, into the widget."""
+        """Load the learner's saved state, if any, into the widget (later, in a preheated kernel)."""
+        if preheating():
+            _deferred.append(weakref.ref(self))
+            return
         store = self.store
         if store is None:
             return
+        self._restoring = True
         try:
-            saved = store.load(self._learner, self.activity_id)
-        except StoreError as exc:
-            self.save_status = str(exc)
-            return
-        if saved is not None:
-            self.apply_saved(saved.state)
+            try:
+                saved = store.load(self._learner, self.activity_id)
+            except StoreError as exc:
+                self.save_status = str(exc)
+                return
+            if saved is not None:
+                self.apply_saved(saved.state)
+            self.after_restore()
+        finally:
+            self._restoring = False
+
+    def after_restore(self) -> None:
+        """Hook for subclasses: what else to read once the learner's answers are restored."""
 
     def persist(self, *, verb: str = "saved") -> bool:
         """Save the current state; on failure say so on the page and keep what was saved before."""
+        if self._restoring:
+            return True  # restoring what is already saved
         store = self.store
         if store is None:
             return False

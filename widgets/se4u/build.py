@@ -41,9 +41,15 @@ def navigation(stem: str) -> dict[str, object]:
     return nav
 
 
+#: Appended to every page that shows course activities (see se4u.activity.learner_arrived).
+LAST_CELL = "from se4u.notebook import learner_arrived\n\nlearner_arrived()"
+
+
 def build_text(md_path: Path) -> str:
     """The ``.ipynb`` text for one Markdown source."""
     notebook = jupytext.read(md_path)
+    if any(c.cell_type == "code" and "from se4u.notebook import" in c.source for c in notebook.cells):
+        notebook.cells.append(nbformat.v4.new_code_cell(LAST_CELL, metadata={"tags": ["remove-input"]}))
     notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
                          "se4u": navigation(md_path.stem)}
     for index, cell in enumerate(notebook.cells):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,26 +11,25 @@ from se4u.config import REPO_DIR, load_settings
 
 
 def _start(args: argparse.Namespace) -> int:
+    from se4u.apps import voila_command, voila_env
     from se4u.build import NOTEBOOKS_DIR, build
 
     build()
     settings = load_settings()
-    env = dict(os.environ)
+    env = voila_env()
     env.setdefault("SE4U_STORE", settings.store_url)
-    url = f"http://{args.host}:{args.port}/voila/render/intro.ipynb"
+    url = f"http://{args.host}:{args.port}/voila/render/home.ipynb"
     if args.lab:
         url = f"http://{args.host}:{args.port}/lab/tree/intro.ipynb"
         cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.ip={args.host}",
                f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0",
                f"--ServerApp.root_dir={NOTEBOOKS_DIR}", "--no-browser"]
     else:
-        voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
-        cmd = [voila, str(NOTEBOOKS_DIR), f"--Voila.ip={args.host}", f"--port={args.port}",
-               "--no-browser", "--Voila.port_retries=0", "--theme=light",
-               "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|jpeg|svg|gif|webp)"]
+        cmd = voila_command(NOTEBOOKS_DIR, port=args.port, host=args.host, preheat=not args.no_preheat)
     print("SE4U course", flush=True)
     print(f"  answers are saved in: {settings.store_url}", flush=True)
     print(f"  open this address in your browser: {url}", flush=True)
+    print(f"  the introduction: http://{args.host}:{args.port}/voila/render/intro.ipynb", flush=True)
     print("  stop with Ctrl+C", flush=True)
     try:
         return subprocess.call(cmd, env=env, cwd=NOTEBOOKS_DIR)
@@ -73,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--host", default="127.0.0.1")
     start.add_argument("--port", type=int, default=8866)
     start.add_argument("--lab", action="store_true", help="open JupyterLab instead of Voilà")
+    start.add_argument("--no-preheat", action="store_true", help="start a kernel per page on demand")
     start.set_defaults(run=_start)
     build = commands.add_parser("build", help="build notebooks/*.ipynb from notebooks/*.md")
     build.add_argument("--check", action="store_true", help="only report stale notebooks")
@@ -80,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check-banks", help="validate every activity bank")
     check.add_argument("folder", nargs="?")
     check.set_defaults(run=_check_banks)
+    from se4u import grading
+
+    grading.add_commands(commands)
+    from se4u import certification
+
+    certification.add_commands(commands)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

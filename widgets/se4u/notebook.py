@@ -13,17 +13,17 @@ from se4u.config import ConfigError, load_settings
 from se4u.course import load_course, requirements_html, workload_table_html
 from se4u.store import StoreError
 
-_waited = False
-
 
 def _ready_for_learner() -> None:
-    """Before the first answer is restored, wait for the learner's request (preheated kernels)."""
-    global _waited
-    if not _waited:
-        from se4u.apps import wait_for_learner
+    """Pages computed from the learner's records wait for the learner's request first."""
+    from se4u.activity import learner_arrived as arrived
 
-        wait_for_learner()
-        _waited = True
+    arrived()
+
+
+def learner_arrived() -> None:
+    """The last cell of every course page: in a preheated kernel, restore answers for this learner."""
+    _ready_for_learner()
 
 
 def widget_classes() -> dict[str, type]:
@@ -72,7 +72,6 @@ def forum_assignment(spec: ForumAssignmentSpec) -> HTML:
 
 def activity(bank_name: str, activity_id: str, **kwargs: Any) -> ipywidgets.DOMWidget | HTML:
     """The widget for ``activity_id`` of bank ``bank_name``, restored to the learner's last answer."""
-    _ready_for_learner()
     try:
         settings = load_settings()
         bank = load_bank(bank_name, settings.banks_dir)
@@ -94,7 +93,6 @@ def mark_as_read(part: str, section: str, title: str = "", minutes: int = 0) -> 
     """The "mark as read" control for one reading section of a course part."""
     from se4u.reading import MarkAsRead
 
-    _ready_for_learner()
     try:
         settings = load_settings()
         return MarkAsRead(part=part, section=section, learner=settings.learner, title=title,
@@ -110,7 +108,6 @@ def survey_submit(bank_name: str) -> ipywidgets.DOMWidget | HTML:
     """The button that submits the survey in bank ``bank_name``; its answers are final afterwards."""
     from se4u.survey import SurveySubmit
 
-    _ready_for_learner()
     try:
         settings = load_settings()
         bank = load_bank(bank_name, settings.banks_dir)
@@ -160,10 +157,18 @@ def course_home() -> HTML:
 
 
 def my_progress(cohort: str = "self_paced") -> HTML:
-    """The learner's progress per module and per completion requirement."""
-    from se4u.progress import progress_html
+    """The learner's progress per module and per requirement, with their own certificate once issued."""
+    from se4u.certificates import CertificateError, Register, learner_progress_html
 
     try:
-        return HTML(progress_html(_learner_progress(), cohort))
+        parts = _learner_progress()
+        settings = load_settings()
+        try:
+            register = Register(settings.store_url)
+        except CertificateError:
+            from se4u.progress import progress_html
+
+            return HTML(progress_html(parts, cohort))
+        return HTML(learner_progress_html(parts, settings.learner, cohort, register))
     except (ConfigError, StoreError) as exc:
         return problem(str(exc))

@@ -178,8 +178,13 @@ def home_html(parts: list[PartProgress]) -> str:
 
 
 def progress_html(parts: list[PartProgress], cohort: str = "self_paced",
-                  course: Course | None = None) -> str:
-    """'My progress': a table per module and the completion requirements, each met or not yet."""
+                  course: Course | None = None, *, status: dict[str, bool | None] | None = None,
+                  certificate_url: str = "") -> str:
+    """'My progress': a table per module and the completion requirements, each met or not yet.
+
+    ``status`` (requirement id → met) adds what the store alone cannot tell (tests, forum, attendance);
+    ``certificate_url`` is the learner's own certificate, linked once every requirement is met.
+    """
     course = course or load_course()
     body = "".join(
         f"<tr><th scope='row'><a href='{html.escape(p.notebook)}'>{html.escape(p.title)}</a></th>"
@@ -187,13 +192,17 @@ def progress_html(parts: list[PartProgress], cohort: str = "self_paced",
         f"<td>{round(p.fraction * 100)}%</td></tr>"
         for p in parts if p.total)
     readings_met = all(p.readings_done == p.readings_total for p in parts)
-    status = {"readings": readings_met}
+    status = {"readings": readings_met, **(status or {})}
     items = []
     for req in course.requirements_for(cohort):
         met = status.get(req.id)
         label = "met" if met else "not yet met" if met is False else "not recorded here yet"
         items.append(f"<li data-met='{'yes' if met else 'no'}'>{html.escape(req.label)}: "
                      f"<strong>{label}</strong></li>")
+    certificate = "<p>The certificate can be downloaded here once every requirement is met.</p>"
+    if certificate_url and all(status.get(r.id) is True for r in course.requirements_for(cohort)):
+        certificate = (f"<p class='se4u-certificate'><a href='{html.escape(certificate_url)}' download>"
+                       "Download your e-certificate (PDF)</a></p>")
     return (
         "<section class='se4u-progress'><table class='se4u-progress-table'>"
         "<caption>Readings and practice activities by module</caption><thead><tr>"
@@ -201,4 +210,4 @@ def progress_html(parts: list[PartProgress], cohort: str = "self_paced",
         f"<th scope='col'>Done</th></tr></thead><tbody>{body}</tbody></table>"
         "<h2>Requirements for the e-certificate</h2>"
         f"<ul class='se4u-requirements'>{''.join(items)}</ul>"
-        "<p>The certificate can be downloaded here once every requirement is met.</p></section>")
+        f"{certificate}</section>")

@@ -45,6 +45,10 @@ class SurveyItem(t.HasTraits):
     def _join_survey(self) -> None:
         bank = self.activity_id.split("/", 1)[0]
         _open_items.setdefault(bank, weakref.WeakSet()).add(self)
+
+    def after_restore(self) -> None:
+        """Lock the item if its survey was already submitted."""
+        bank = self.activity_id.split("/", 1)[0]
         store = self.store
         if store is None:
             return
@@ -215,6 +219,9 @@ class SurveySubmit(Activity):
         super().__init__(key=submission_key(bank), learner=learner, prompt="Submit the survey",
                          total=len(item_keys), **kwargs)
         self.restore()
+
+    def after_restore(self) -> None:
+        """Count the survey's answers once the learner's state is known."""
         self.count_answers()
 
     def count_answers(self) -> int:
