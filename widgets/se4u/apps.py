@@ -12,6 +12,9 @@ from se4u.config import REPO_DIR
 TEMPLATE_ROOT = REPO_DIR / "share" / "jupyter"
 #: Kernels kept ready per notebook; each is used once, then replaced.
 DEFAULT_POOL_SIZE = 1
+#: JupyterLab extensions installed for authors and instructors that a course page never uses.
+AUTHOR_EXTENSIONS = ("@jupyter/nbgrader", "jupyterlab-jupytext", "@jupyter-notebook/lab-extension",
+                     "@voila-dashboards/jupyterlab-preview")
 #: Pages opened rarely enough that a kernel kept waiting for them would only cost memory.
 NOT_PREHEATED = ("gallery.ipynb", "glossary.ipynb", "progress.ipynb", "exit_survey.ipynb")
 
@@ -33,6 +36,8 @@ def voila_command(root: Path, *, port: int, host: str = "127.0.0.1", preheat: bo
            "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|jpeg|svg|gif|webp)"]
     if template:
         cmd.append(f"--template={template}")
+        # Extensions for authors (nbgrader, jupytext, …) would only slow a learner's page down.
+        cmd += [f"--VoilaConfiguration.extension_denylist={name}" for name in AUTHOR_EXTENSIONS]
     if preheat:
         cmd += ["--preheat_kernel=True", f"--pool_size={pool_size}"]
         cmd += [f"--VoilaKernelManager.preheat_denylist={name}" for name in NOT_PREHEATED]
