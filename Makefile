@@ -22,9 +22,9 @@ start: $(VENV)/.installed
 	$(BIN)/se4u start
 
 system-test-packages:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core $$(command -v npm >/dev/null || echo nodejs npm); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core postgresql $$(command -v npm >/dev/null || echo nodejs npm); \
 	fi
 
 node_modules/axe-core/axe.min.js: package.json package-lock.json

@@ -71,13 +71,14 @@ class VoilaServer:
     """A real Voilà serving the course's notebooks folder, with its own store."""
 
     def __init__(self, root: Path, store_path: Path, learner: str = "browser-learner", *,
-                 preheat: bool = False, template: str | None = "se4u") -> None:
+                 preheat: bool = False, template: str | None = "se4u",
+                 env: dict[str, str] | None = None) -> None:
         from se4u.apps import voila_command, voila_env
 
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.store_path = store_path
-        env = voila_env(dict(os.environ, SE4U_STORE=str(store_path), SE4U_LEARNER=learner))
+        env = voila_env({**os.environ, "SE4U_STORE": str(store_path), "SE4U_LEARNER": learner, **(env or {})})
         env.pop("JUPYTERHUB_USER", None)
         self.log = open(store_path.with_suffix(".voila.log"), "w")  # noqa: SIM115
         self.process = subprocess.Popen(

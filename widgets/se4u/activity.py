@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import anywidget
 import traitlets as t
 
+from se4u import records
 from se4u.store import ResponseStore, StoreError, default_store
 
 STATIC = Path(__file__).parent / "static"
@@ -136,6 +137,7 @@ class Activity(anywidget.AnyWidget):
             self.save_status = str(exc)
             return False
         self.save_status = "saved"
+        records.record_activity_save(self, verb)
         return True
 
     # --- what subclasses provide --------------------------------------------------------------

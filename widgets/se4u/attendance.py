@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, create_engine, delete, select
+from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from se4u.completion import CompletionError, Learner, normalise_name
+from se4u.store import open_engine
 
 MAX_REPORT_BYTES = 20_000_000
 
@@ -242,10 +243,7 @@ class AttendanceStore:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(url)
-            metadata.create_all(self.engine, checkfirst=True)
+            self.engine = open_engine(url, metadata)
         except (SQLAlchemyError, OSError) as exc:
             raise AttendanceError(f"the attendance store at {url} cannot be opened: {exc}") from None
 

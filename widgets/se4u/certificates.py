@@ -27,11 +27,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, create_engine, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from se4u.completion import Completion, CompletionError
 from se4u.course import Course, format_minutes, load_course
+from se4u.store import open_engine
 
 SERIAL_BYTES = 5
 MAC_BYTES = 10  # 80 bits
@@ -154,10 +155,7 @@ class Register:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(url)
-            metadata.create_all(self.engine, checkfirst=True)
+            self.engine = open_engine(url, metadata)
         except (SQLAlchemyError, OSError) as exc:
             raise CertificateError(f"the certificate register at {url} cannot be opened: {exc}") from None
 

@@ -84,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     from se4u import certification
 
     certification.add_commands(commands)
+    from se4u.service import commands as service_commands
+
+    service_commands.add_commands(commands)
+    from se4u import admin
+
+    admin.add_commands(commands)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -121,6 +121,23 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def open_engine(url: str, tables: MetaData | None = None) -> Engine:
+    """An engine for the course's databases: the SQLite file's folder created, WAL, busy timeout and
+    ``BEGIN IMMEDIATE`` so concurrent writers queue; ``tables`` created if missing.
+
+    Raises SQLAlchemyError or OSError; callers turn them into their own clear message.
+    """
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    if tables is not None:
+        tables.create_all(engine, checkfirst=True)
+    return engine
+
+
 class ResponseStore:
     """Learners' answers, saved atomically; one instance per kernel is enough.
 
@@ -133,12 +150,7 @@ class ResponseStore:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url)
-            if self.engine.dialect.name == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_pragmas)
-                event.listen(self.engine, "begin", _sqlite_begin)
+            self.engine: Engine = open_engine(url)
             self._migrate()
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"the answer store at {self._where()} cannot be opened: "

@@ -134,6 +134,8 @@ function renderEssay(model, uid, fieldset) {
 }
 
 function render({ model, el }) {
+  // Keys typed in an activity belong to it, not to JupyterLab's notebook shortcuts.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const uid = `se4u-test-${++counter}`;
   const root = h("section", { class: "se4u-activity se4u-test", "aria-labelledby": `${uid}-legend` });
   const title = model.get("title");

@@ -2,6 +2,8 @@
 let counter = 0;
 
 function render({ model, el }) {
+  // Keys typed in an activity belong to it, not to JupyterLab's notebook shortcuts.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const uid = `se4u-check-${++counter}`;
   const list = h("div", { class: "se4u-checklist" });
   const inputs = model.get("options").map((option) => {

@@ -2,6 +2,8 @@
 let counter = 0;
 
 function render({ model, el }) {
+  // Keys typed in an activity belong to it, not to JupyterLab's notebook shortcuts.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const uid = `se4u-likert-${++counter}`;
   const root = document.createElement("fieldset");
   root.className = "se4u-activity se4u-likert";

@@ -1,5 +1,7 @@
 // MarkAsRead: one toggle button with aria-pressed; the state lives in Python and the store.
 function render({ model, el }) {
+  // Keys typed in an activity belong to it, not to JupyterLab's notebook shortcuts.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const root = document.createElement("div");
   root.className = "se4u-activity se4u-read";
   const button = document.createElement("button");

@@ -8,6 +8,8 @@ const MARK_TEXT = {
 };
 
 function render({ model, el }) {
+  // Keys typed in an activity belong to it, not to JupyterLab's notebook shortcuts.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const uid = `se4u-mc-${++counter}`;
   const mode = model.get("mode");
   const multiple = mode === "multiple";

@@ -2,6 +2,8 @@
 let counter = 0;
 
 function render({ model, el }) {
+  // Keys typed in an activity belong to it, not to JupyterLab's notebook shortcuts.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const uid = `se4u-number-${++counter}`;
   const input = h("input", { type: "number", id: `${uid}-input`, class: "se4u-number-input",
     min: String(model.get("minimum")), max: String(model.get("maximum")), step: String(model.get("step")),

@@ -20,6 +20,8 @@ const HOW = "Drag an item to a place, or select an item and then a place (tap, o
   "Tab or the arrow keys move between places; Escape cancels). Then press Check.";
 
 function render({ model, el }) {
+  // Keys typed in an activity belong to it, not to JupyterLab's notebook shortcuts.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const uid = `se4u-place-${++counter}`;
   const layout = model.get("layout");
   const capacity = model.get("capacity");

@@ -5,6 +5,8 @@ const SAVE_AFTER_MS = 800;
 const countWords = (text) => (text.match(/\S+/g) || []).length;
 
 function render({ model, el }) {
+  // Keys typed in an activity belong to it, not to JupyterLab's notebook shortcuts.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const uid = `se4u-essay-${++counter}`;
   const root = h("section", { class: "se4u-activity se4u-essay", "aria-labelledby": `${uid}-prompt` });
   const title = model.get("title");

@@ -1,5 +1,7 @@
 // SurveySubmit: one button; after submission the survey's answers are read-only.
 function render({ model, el }) {
+  // Keys typed in an activity belong to it, not to JupyterLab's notebook shortcuts.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const button = h("button", { type: "button", class: "se4u-button se4u-primary", text: "Submit the survey" });
   const status = h("p", { class: "se4u-feedback", role: "status", "aria-live": "polite" });
   const root = h("div", { class: "se4u-activity se4u-survey-submit" },

@@ -1,0 +1,221 @@
+"""A real cohort hub end to end: PAM sign-in, the forum through the hub's OAuth, per-learner isolation.
+
+Starts `deploy/local/jupyterhub_config.py` through :class:`se4u.service.hub.LocalHub` on free
+loopback ports in a temporary folder, with three throwaway system accounts (removed afterwards),
+and drives Debian's Chromium as two learners and an instructor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from se4u.config import REPO_DIR
+from se4u.service.threads import forum_threads
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(os.geteuid() != 0, reason="creates system accounts: needs root"),
+]
+
+LEARNER_A, LEARNER_B, INSTRUCTOR = "se4ut-learner-a", "se4ut-learner-b", "se4ut-instructor"
+THREAD = next(key for key in forum_threads(REPO_DIR / "notebooks" / "banks") if key.startswith("module2/"))
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator:
+    """A running cohort hub with throwaway accounts; stopped and the accounts removed afterwards."""
+    from se4u.service.hub import LocalHub, remove_accounts
+
+    state = Path(tempfile.mkdtemp(prefix="se4u-hub-test-"))
+    state.chmod(0o711)
+    running = LocalHub(state, learners=[LEARNER_A, LEARNER_B], instructors=[INSTRUCTOR],
+                       admin_token=secrets.token_hex(24), reset_passwords=True)
+    try:
+        running.start(timeout=90)
+        yield running
+    finally:
+        running.stop()
+        remove_accounts([LEARNER_A, LEARNER_B, INSTRUCTOR])
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def sign_in(browser, hub, name: str, width: int = 1280):
+    """A new browser context signed in to the hub as ``name``, on the module's forum page."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    target = f"/services/se4u/forum/{THREAD}"
+    page.goto(f"{hub.base}/hub/login?next={quote(target)}")
+    page.fill("#username_input", name)
+    page.fill("#password_input", hub.new_passwords[name])
+    page.click("#login_submit")
+    page.wait_for_url(f"**{target}*")
+    page.wait_for_selector("h1")
+    assert f"Signed in as {name}" in page.inner_text("header")
+    return context, page
+
+
+def test_two_learners_and_an_instructor_use_the_forum(hub, browser) -> None:
+    """Can A post, B see it and reply, the instructor hide a post, and A see the reply but not it?"""
+    context_a, page_a = sign_in(browser, hub, LEARNER_A, width=360)
+    # A writes the post with the keyboard only, on a 360 px wide screen
+    page_a.focus("#new-body")
+    page_a.keyboard.type("In my country the **hardest** offence to tackle is money laundering.")
+    page_a.keyboard.press("Tab")
+    page_a.keyboard.press("Enter")
+    page_a.wait_for_selector("text=Done: posted")
+    assert page_a.evaluate("document.documentElement.scrollWidth") <= 360
+    post_a = page_a.locator("article.post", has_text="money laundering")
+    assert post_a.locator("strong", has_text="hardest").count() == 1
+
+    context_b, page_b = sign_in(browser, hub, LEARNER_B)
+    article = page_b.locator("article.post", has_text="money laundering")
+    assert article.locator(".author").inner_text() == LEARNER_A
+    article.locator("summary", has_text="Reply").click()
+    article.locator("textarea[name=body]").fill("Same here; corruption is close behind.")
+    article.locator("button", has_text="Post reply").click()
+    page_b.wait_for_selector("text=Done: posted")
+    page_b.fill("#new-body", "Buy cheap watches at example.com")
+    page_b.click("#new-body ~ button")
+    page_b.wait_for_selector("article.post:has-text('cheap watches')")
+    # A learner has no moderation buttons
+    assert page_b.locator("button", has_text="Hide post").count() == 0
+
+    context_i, page_i = sign_in(browser, hub, INSTRUCTOR)
+    assert "(instructor)" in page_i.inner_text("header")
+    spam = page_i.locator("article.post", has_text="cheap watches")
+    spam.locator("button", has_text="Hide post").click()
+    page_i.wait_for_selector("text=Done: hide")
+    assert "hidden by an instructor" in page_i.locator("article.post", has_text="cheap watches").inner_text()
+
+    page_a.reload()
+    reply = page_a.locator("article.post.reply", has_text="corruption is close behind")
+    assert reply.locator(".author").inner_text() == LEARNER_B
+    assert page_a.locator("article.post", has_text="cheap watches").count() == 0
+    # B still sees the own hidden post, marked as hidden
+    page_b.reload()
+    assert "hidden by an instructor" in page_b.locator("article.post", has_text="cheap watches").inner_text()
+    for context in (context_a, context_b, context_i):
+        context.close()
+
+
+def _as_user(name: str, code: str) -> subprocess.CompletedProcess[str]:
+    entry = pwd.getpwnam(name)
+    env = {"HOME": entry.pw_dir, "PATH": "/usr/bin:/bin"}
+    return subprocess.run(["/usr/bin/python3", "-c", code], user=entry.pw_uid,
+                          group=entry.pw_gid, extra_groups=[], env=env, cwd=entry.pw_dir,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_learner_cannot_read_another_learners_answers(hub) -> None:
+    """Can a process of learner A read nothing in learner B's home, where B's answers are kept?"""
+    home_b = Path(pwd.getpwnam(LEARNER_B).pw_dir)
+    secret = home_b / ".local" / "share" / "se4u" / "essay-draft.txt"
+    done = _as_user(LEARNER_B, f"import pathlib; p = pathlib.Path({str(secret)!r}); "
+                               "p.parent.mkdir(parents=True, exist_ok=True); p.write_text('my essay')")
+    assert done.returncode == 0, done.stderr
+    assert oct(home_b.stat().st_mode & 0o777) == "0o700"
+    attempt = _as_user(LEARNER_A, f"import os, pathlib\n"
+                                  f"for probe in (lambda: os.listdir({str(home_b)!r}),\n"
+                                  f"              lambda: pathlib.Path({str(secret)!r}).read_text()):\n"
+                                  "    try:\n        probe()\n        print('READ')\n"
+                                  "    except PermissionError:\n        print('DENIED')\n")
+    assert attempt.stdout.split() == ["DENIED", "DENIED"], attempt.stderr
+
+
+def test_each_learner_server_runs_as_its_own_user_and_reaches_the_service(hub) -> None:
+    """Does the hub start A's server as A's system user, with a token that may post A's records only?"""
+    from se4u.service.hub import unreachable_for_learners
+
+    blocked = unreachable_for_learners(Path(sys.executable))
+    if blocked is not None:
+        pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
+    hub.api("POST", f"users/{LEARNER_A}/server")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        model = hub.api("GET", f"users/{LEARNER_A}")
+        server = model.get("servers", {}).get("")
+        if server and server.get("ready"):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("A's server did not start:\n" + hub.log_tail())
+    pid = int(server["state"]["pid"])
+    uid_line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("Uid:"))
+    assert int(uid_line.split()[1]) == pwd.getpwnam(LEARNER_A).pw_uid
+    environ = dict(item.split("=", 1) for item in
+                   Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
+    token, service = environ["JUPYTERHUB_API_TOKEN"], environ["SE4U_SERVICE_URL"]
+    statement = {"id": str(uuid.uuid4()), "verb": "answered", "object": f"{THREAD}/x"}
+
+    def send(body: dict) -> int:
+        request = urllib.request.Request(
+            service + "api/records", data=json.dumps(body).encode(), method="POST",
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=20) as answer:
+                return answer.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert send(statement) == 200
+    assert send(dict(statement, id=str(uuid.uuid4()), actor=LEARNER_B)) == 403
+    hub.api("DELETE", f"users/{LEARNER_A}/server")
+
+
+def test_a_learner_fetches_and_submits_a_test_and_the_instructor_collects_it(hub, tmp_path: Path) -> None:
+    """Through the cohort's nbgrader exchange: can A fetch and submit, B not peek, the instructor collect?"""
+    from se4u.service.hub import unreachable_for_learners
+
+    blocked = unreachable_for_learners(Path(sys.executable))
+    if blocked is not None:
+        pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+    course = tmp_path / "course"
+    shutil.copytree(REPO_DIR / "release" / "module1", course / "release" / "module1")
+    (course / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.course_id = 'se4u'\nc.Exchange.root = {str(hub.exchange)!r}\n")
+
+    def instructor(*args: str) -> None:
+        env = dict(os.environ, PATH=f"{Path(nbgrader).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}")
+        done = subprocess.run([nbgrader, *args], cwd=course, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def learner(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        entry = pwd.getpwnam(name)
+        env = {"HOME": entry.pw_dir, "PATH": f"{Path(nbgrader).parent}:/usr/bin:/bin",
+               "JUPYTER_CONFIG_PATH": str(hub.state / "etc-jupyter")}
+        return subprocess.run([nbgrader, *args], user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
+                              env=env, cwd=entry.pw_dir, capture_output=True, text=True, timeout=120)
+
+    instructor("release_assignment", "module1")
+    fetched = learner(LEARNER_A, "fetch_assignment", "module1")
+    assert fetched.returncode == 0, fetched.stderr
+    assert (Path(pwd.getpwnam(LEARNER_A).pw_dir) / "module1" / "module1.ipynb").exists()
+    submitted = learner(LEARNER_A, "submit", "module1")
+    assert submitted.returncode == 0, submitted.stderr
+    inbound = str(hub.exchange / "se4u" / "inbound")
+    peek = _as_user(LEARNER_B, f"import os\ntry:\n    print(os.listdir({inbound!r}))\n"
+                               "except PermissionError:\n    print('DENIED')\n")
+    assert peek.stdout.strip() == "DENIED"
+    instructor("collect", "module1")
+    assert (course / "submitted" / LEARNER_A / "module1" / "module1.ipynb").exists()
