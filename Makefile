@@ -1,5 +1,7 @@
 # The README's two commands. Both set up what they need on a fresh Debian machine.
-PYTHON ?= python3
+# Debian's Python when there is one: learners' servers on the local hub run as their own system
+# users, who must be able to run the venv's interpreter (a Python under /root would be unreachable).
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=

@@ -176,3 +176,16 @@ def test_config_file_names_the_store(tmp_path, monkeypatch):
     config.write_text("store = [unclosed")
     with pytest.raises(ConfigError, match=r"config\.toml"):
         load_settings()
+
+
+@pytest.mark.slow
+def test_kernels_opening_a_new_store_at_once(tmp_path):
+    """Do six kernels opening the same new store at the same instant all start (no 'database is locked')?"""
+    for round_ in range(3):
+        url = f"sqlite:///{tmp_path / f'fresh-{round_}.sqlite'}"
+        writers = [_writer(url, f"learner{i}", 5, f"w{i}") for i in range(6)]
+        for proc in writers:
+            _out, err = proc.communicate(timeout=180)
+            assert proc.returncode == 0, err
+        store = ResponseStore(url)
+        assert sum(len(store.responses_of(f"learner{i}")) for i in range(6)) == 6 * 6

@@ -9,7 +9,9 @@ transaction, so a killed kernel leaves every committed answer readable and nothi
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,7 +114,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA busy_timeout = 30000")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    # Switching to WAL needs a moment alone with the file and ignores the busy timeout, so two
+    # kernels opening a new store at the same instant retry instead of failing.
+    for attempt in range(100):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError:
+            if attempt == 99:
+                raise
+            time.sleep(0.02 * (1 + attempt % 10))
     cursor.execute("PRAGMA synchronous = FULL")
     cursor.close()
 
