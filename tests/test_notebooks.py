@@ -72,3 +72,17 @@ def test_intro_renders_without_problems(store_url):
     assert '"output_type": "error"' not in outputs
     widgets = outputs.count("application/vnd.jupyter.widget-view+json")
     assert widgets >= 8
+
+
+def test_forum_assignment_links_to_the_hub_forum(monkeypatch):
+    """On a hub, does a forum assignment link to its thread in the course service (escaped)?"""
+    from se4u.banks import ForumAssignmentSpec
+    from se4u.notebook import forum_assignment
+
+    spec = ForumAssignmentSpec.model_validate({"id": "forum-x", "type": "forum", "prompt": "Discuss <this>."})
+    monkeypatch.delenv("SE4U_SERVICE_URL", raising=False)
+    assert "course forum" not in forum_assignment(spec, "module3/forum-x").data
+    monkeypatch.setenv("SE4U_SERVICE_URL", "http://127.0.0.1:8000/services/se4u/")
+    page = forum_assignment(spec, "module3/forum-x").data
+    assert "href='http://127.0.0.1:8000/services/se4u/forum/module3/forum-x'" in page
+    assert "Discuss &lt;this&gt;." in page

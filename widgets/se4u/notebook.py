@@ -56,8 +56,9 @@ def problem(message: str) -> HTML:
         f"{html.escape(message)}</div>")
 
 
-def forum_assignment(spec: ForumAssignmentSpec) -> HTML:
-    """A forum assignment: its prompt and what counts as taking part."""
+def forum_assignment(spec: ForumAssignmentSpec, thread: str = "") -> HTML:
+    """A forum assignment: its prompt, what counts as taking part, and (on a hub) a link to the thread."""
+    import os
     rule = []
     if spec.min_posts:
         rule.append(f"{spec.min_posts} post{'s' if spec.min_posts > 1 else ''} of your own")
@@ -67,7 +68,17 @@ def forum_assignment(spec: ForumAssignmentSpec) -> HTML:
     return HTML(
         f"<section class='se4u-forum' aria-label='{title}'><h3>{title}</h3>"
         f"<p>{html.escape(spec.prompt)}</p>"
-        f"<p><em>To complete it: {html.escape(' and '.join(rule) or 'take part')}.</em></p></section>")
+        f"<p><em>To complete it: {html.escape(' and '.join(rule) or 'take part')}.</em></p>"
+        f"{_forum_link(os.environ.get('SE4U_SERVICE_URL', ''), thread)}</section>")
+
+
+def _forum_link(service_url: str, thread: str) -> str:
+    """A link to the thread in the course service's forum, when the course runs on a hub."""
+    if not service_url or not thread:
+        return ""
+    href = html.escape(service_url.rstrip("/") + "/forum/" + thread, quote=True)
+    return (f"<p><a href='{href}' target='_blank' rel='noopener'>"
+            "Open the discussion in the course forum</a></p>")
 
 
 def activity(bank_name: str, activity_id: str, **kwargs: Any) -> ipywidgets.DOMWidget | HTML:
@@ -79,7 +90,7 @@ def activity(bank_name: str, activity_id: str, **kwargs: Any) -> ipywidgets.DOMW
     except (BankError, ConfigError) as exc:
         return problem(str(exc))
     if isinstance(spec, ForumAssignmentSpec):
-        return forum_assignment(spec)
+        return forum_assignment(spec, bank.key(activity_id))
     cls = widget_classes().get(spec.type)
     if cls is None:
         return problem(f"activities of type {spec.type!r} have no widget in this version.")
