@@ -237,3 +237,31 @@ def test_verify_without_a_key_is_one_message(store_url, capsys):
     out = capsys.readouterr().out
     assert code == 2 and out.startswith("error: there is no certificate key") and out.count("\n") == 1
     assert not key_path().exists()
+
+
+def test_course_service_verification_page(register, tmp_path, monkeypatch):
+    """Does the course service's public /verify page confirm a genuine code, refuse a tampered one,
+    and say so plainly when no key is configured?"""
+    import httpx
+
+    from se4u.service.db import CourseDB
+    from se4u.service.testing import ServiceThread, course_with
+
+    cert = certify(register, name="Amina <b>Diallo</b>")
+    monkeypatch.setenv("SE4U_CERT_REGISTER", register.url)
+    db = CourseDB(str(tmp_path / "service.sqlite"))
+    server = ServiceThread(course_with(db, {}), cookie_secret=b"s" * 32)
+    try:
+        with httpx.Client(base_url=server.base, timeout=10) as web:
+            assert web.get("verify", params={"code": cert.code}).status_code == 503
+            monkeypatch.setenv("SE4U_CERT_KEY", KEY.decode())
+            genuine = web.get("verify", params={"code": cert.code})
+            assert genuine.status_code == 200
+            assert "Valid certificate" in genuine.text
+            assert "Amina &lt;b&gt;Diallo&lt;/b&gt;" in genuine.text and "<b>Diallo" not in genuine.text
+            tampered = cert.code[:-1] + ("A" if cert.code[-1] != "A" else "B")
+            assert web.get("verify", params={"code": tampered}).status_code == 404
+            assert "<form" in web.get("verify").text
+    finally:
+        server.stop()
+        db.close()

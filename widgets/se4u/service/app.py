@@ -367,6 +367,38 @@ class PostActionPage(PageHandler):
         self.redirect(self.url("forum", post.thread) + f"?notice={action}{anchor}")
 
 
+class VerifyPage(web.RequestHandler):
+    """Public: anyone holding a certificate code can check it is genuine (no sign-in needed)."""
+
+    def get(self) -> None:
+        from se4u.certificates import CertificateError, Register, load_key, verification_page, verify
+        from se4u.config import store_url_from
+
+        code = self.get_argument("code", "").strip()[:64]
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        if not code:
+            self.finish("<!doctype html><html lang='en'><title>Check a certificate</title><main>"
+                        "<h1>Check an SE4U certificate</h1><form method='get'>"
+                        "<label for='code'>Verification code</label> <input id='code' name='code' "
+                        "autocomplete='off' required> <button type='submit'>Check</button>"
+                        "</form></main></html>")
+            return
+        try:
+            key = load_key(create=False)
+            where = os.environ.get("SE4U_CERT_REGISTER") or os.environ.get("SE4U_STORE", "")
+            register = Register(store_url_from(where))
+        except CertificateError:
+            self.set_status(503)
+            self.finish("<!doctype html><html lang='en'><title>Not available</title><main><p role='alert'>"
+                        "Certificates cannot be checked here at the moment. Please try again later."
+                        "</p></main></html>")
+            return
+        result = verify(code, register, key)
+        self.set_status(200 if result.valid else 404)
+        self.finish(verification_page(result))
+
+
 def make_app(course: CourseService, *, cookie_secret: bytes | None = None) -> web.Application:
     """The service's Tornado application, mounted at ``course.prefix``."""
     prefix = course.prefix
@@ -384,6 +416,7 @@ def make_app(course: CourseService, *, cookie_secret: bytes | None = None) -> we
         (url_path_join(prefix, rf"forum/{thread}"), ForumPage, args),
         (url_path_join(prefix, r"posts/(\d{1,12})/(edit|delete|hide|unhide|pin|unpin)"), PostActionPage,
          args),
+        (url_path_join(prefix, "verify"), VerifyPage),
         (prefix.rstrip("/") + "/?", HomePage, args),
     ]
     return web.Application(
