@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import ARTIFACTS, NOTEBOOKS, REPO, VoilaServer, wait_for_widgets
 
 pytestmark = pytest.mark.browser
-APPS = ["home.ipynb", "module1.ipynb", "progress.ipynb", "exit_survey.ipynb", "glossary.ipynb"]
+APPS = ["home.ipynb", "module1.ipynb", "progress.ipynb", "exit_survey.ipynb", "glossary.ipynb",
+        "apply.ipynb", "instructor.ipynb"]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 READY = "#rendered_cells .jp-OutputArea-output"
 
