@@ -175,3 +175,93 @@ class Activity(anywidget.AnyWidget):
             self.save_status = "Something went wrong with that action; please try again."
 
     actions: ClassVar[frozenset[str]] = frozenset()
+
+
+class GradedActivity(Activity):
+    """What checked activities share: attempts, feedback, locking, the solution button, points.
+
+    A subclass names the trait holding the learner's answer (``answer_trait``), turns what the page
+    sends into a clean answer (``answer_from_page``) and computes the verdict in ``_evaluate``.
+    """
+
+    answer_trait: ClassVar[str] = ""
+    empty_answer_message: ClassVar[str] = "Give an answer first, then check it."
+    answer_verb: ClassVar[str] = "answered"
+
+    attempts = t.Int(0, help="How many answers have been checked.").tag(sync=True)
+    max_attempts = t.Int(0, help="0 for unlimited attempts.").tag(sync=True)
+    feedback = t.Dict(help="Verdict, message, marks and explanations of the checked answer."
+                      ).tag(sync=True)
+    locked = t.Bool(False, help="True once solved, out of attempts or the solution is shown."
+                    ).tag(sync=True)
+    can_show_solution = t.Bool(False, help="Whether the 'Show solution' button is offered."
+                               ).tag(sync=True)
+    score = t.Float(0.0, help="The fraction of the points of the last checked answer.").tag(sync=True)
+    points = t.Float(1.0, help="What the activity is worth.").tag(sync=True)
+
+    _checked = False
+    _revealed = False
+
+    def _watch_answer(self) -> None:
+        self.observe(self._answer_changed, names=self.answer_trait)
+
+    def _answer_changed(self, _change: Any) -> None:
+        if self.locked:
+            return
+        if self._checked:
+            self._checked = False
+            self.feedback = {}
+        self.persist(verb=self.answer_verb)
+
+    def answer_from_page(self, value: Any) -> Any:
+        """The answer as sent with a Check message, or None if it is not of the right shape."""
+        return value
+
+    def on_check(self, content: dict[str, Any]) -> None:
+        """Check the learner's answer (the answer may come with the message)."""
+        if self.locked:
+            return
+        sent = self.answer_from_page(content.get(self.answer_trait))
+        if sent is not None:
+            self.unobserve(self._answer_changed, names=self.answer_trait)
+            try:
+                setattr(self, self.answer_trait, sent)
+            finally:
+                self._watch_answer()
+        if not getattr(self, self.answer_trait):
+            self.feedback = {"verdict": "", "message": self.empty_answer_message}
+            return
+        self.attempts += 1
+        self._checked = True
+        self._evaluate()
+        self.persist(verb="checked")
+
+    def on_retry(self, _content: dict[str, Any]) -> None:
+        """Clear the answer for another try (not after the solution or out of attempts)."""
+        if self.locked:
+            return
+        self._checked = False
+        self.feedback = {}
+        setattr(self, self.answer_trait, type(getattr(self, self.answer_trait))())
+
+    def _evaluate(self) -> None:
+        raise NotImplementedError
+
+    def _solution_allowed(self) -> bool:
+        after = self._spec.solution_after
+        return after is not None and self.attempts >= after
+
+    def _out_of_attempts(self) -> bool:
+        return self.max_attempts > 0 and self.attempts >= self.max_attempts
+
+    def score_for_store(self) -> float:
+        """Points earned by the last checked answer."""
+        return self.score * self.points
+
+    def max_score_for_store(self) -> float:
+        """The activity's points."""
+        return self.points
+
+    def attempts_for_store(self) -> int:
+        """Checked attempts."""
+        return self.attempts

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import traitlets as t
 
-from se4u.activity import Activity, module, stylesheet
+from se4u.activity import GradedActivity, module, stylesheet
 from se4u.banks import ChoiceOption, MultipleChoiceSpec
 
 
@@ -37,7 +37,7 @@ def choice_score(selected: set[str], correct: set[str], all_ids: set[str]) -> fl
     return round(max(0.0, gained - lost), 6)
 
 
-class MultipleChoice(Activity):
+class MultipleChoice(GradedActivity):
     """A multiple-choice question with hints, explanations, attempts and a solution.
 
     Only the options' texts (under opaque ids ``o1``, ``o2``… in display order, so an author's
@@ -47,24 +47,17 @@ class MultipleChoice(Activity):
 
     kind: ClassVar[str] = "multiple_choice"
     actions: ClassVar[frozenset[str]] = frozenset({"check", "hint", "solution", "retry"})
+    answer_trait: ClassVar[str] = "selected"
+    empty_answer_message: ClassVar[str] = "Choose an answer first, then check it."
+    answer_verb: ClassVar[str] = "selected"
     _esm = module("multiple_choice.js")
     _css = stylesheet("multiple_choice.css")
 
     mode = t.Unicode("single", help="single, multiple or true_false.").tag(sync=True)
     options = t.List(t.Dict(), help="[{id, text}] in this learner's order; no key.").tag(sync=True)
     selected = t.List(t.Unicode(), help="The ids the learner has chosen.").tag(sync=True)
-    attempts = t.Int(0, help="How many answers have been checked.").tag(sync=True)
-    max_attempts = t.Int(0, help="0 for unlimited attempts.").tag(sync=True)
     hints = t.List(t.Unicode(), help="The hints revealed so far.").tag(sync=True)
     hints_left = t.Int(0, help="How many hints are still hidden.").tag(sync=True)
-    feedback = t.Dict(help="Verdict, message, marks and explanations of the checked answer."
-                      ).tag(sync=True)
-    locked = t.Bool(False, help="True once solved, out of attempts or the solution is shown."
-                    ).tag(sync=True)
-    can_show_solution = t.Bool(False, help="Whether the 'Show solution' button is offered."
-                               ).tag(sync=True)
-    score = t.Float(0.0, help="The fraction of the points of the last checked answer.").tag(sync=True)
-    points = t.Float(1.0, help="What the question is worth.").tag(sync=True)
 
     def __init__(self, spec: MultipleChoiceSpec, *, key: str, learner: str, **kwargs: Any) -> None:
         self._spec = spec
@@ -88,7 +81,7 @@ class MultipleChoice(Activity):
             **kwargs,
         )
         self.restore()
-        self.observe(self._on_selected, names="selected")
+        self._watch_answer()
 
     def page_ids(self, *option_ids: str) -> list[str]:
         """The ids the page knows these bank options by (for tests and tools)."""
@@ -102,33 +95,11 @@ class MultipleChoice(Activity):
             chosen = chosen[-1:]
         return chosen
 
-    def _on_selected(self, _change: Any) -> None:
-        if self.locked:
-            return
-        if self._checked:
-            self._checked = False
-            self.feedback = {}
-        self.persist(verb="selected")
+    def answer_from_page(self, value: Any) -> list[str] | None:
+        """The selection sent with a Check message."""
+        return [str(v) for v in value][:20] if isinstance(value, list) else None
 
     # --- actions -------------------------------------------------------------------------------
-    def on_check(self, content: dict[str, Any]) -> None:
-        """Check the learner's answer (the selection may come with the message)."""
-        if self.locked:
-            return
-        if isinstance(content.get("selected"), list):
-            self.unobserve(self._on_selected, names="selected")
-            try:
-                self.selected = [str(s) for s in content["selected"]][:20]
-            finally:
-                self.observe(self._on_selected, names="selected")
-        if not self.selected:
-            self.feedback = {"verdict": "", "message": "Choose an answer first, then check it."}
-            return
-        self.attempts += 1
-        self._checked = True
-        self._evaluate()
-        self.persist(verb="checked")
-
     def on_hint(self, _content: dict[str, Any]) -> None:
         """Reveal the next hint."""
         if self._hints_shown < len(self._spec.hints):
@@ -143,22 +114,7 @@ class MultipleChoice(Activity):
             self._evaluate()
             self.persist(verb="revealed")
 
-    def on_retry(self, _content: dict[str, Any]) -> None:
-        """Clear the selection for another try (not after the solution or out of attempts)."""
-        if self.locked:
-            return
-        self._checked = False
-        self.feedback = {}
-        self.selected = []
-
     # --- verdicts ------------------------------------------------------------------------------
-    def _solution_allowed(self) -> bool:
-        after = self._spec.solution_after
-        return after is not None and self.attempts >= after
-
-    def _out_of_attempts(self) -> bool:
-        return self.max_attempts > 0 and self.attempts >= self.max_attempts
-
     def _evaluate(self) -> None:
         chosen = set(self.selected)
         score = choice_score(chosen, self._correct, set(self._choices)) if self._checked else 0.0
@@ -225,15 +181,3 @@ class MultipleChoice(Activity):
         self._show_hints()
         if self._checked or self._revealed or self._out_of_attempts():
             self._evaluate()
-
-    def score_for_store(self) -> float:
-        """Points earned by the last checked answer."""
-        return self.score * self.points
-
-    def max_score_for_store(self) -> float:
-        """The question's points."""
-        return self.points
-
-    def attempts_for_store(self) -> int:
-        """Checked attempts."""
-        return self.attempts

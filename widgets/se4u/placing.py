@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import traitlets as t
 
-from se4u.activity import Activity, module, stylesheet
+from se4u.activity import GradedActivity, module, stylesheet
 from se4u.banks import (
     GAP,
     DragTheWordsSpec,
@@ -81,12 +81,15 @@ def image_data_url(relative: str, base: Path = NOTEBOOKS_DIR) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-class PlacingActivity(Activity):
+class PlacingActivity(GradedActivity):
     """Shared logic: placements, check, retry, solution, attempts, marks and restore."""
 
     kind: ClassVar[str] = "placing"
     layout_name: ClassVar[str] = "categories"
     actions: ClassVar[frozenset[str]] = frozenset({"check", "retry", "solution"})
+    answer_trait: ClassVar[str] = "placements"
+    empty_answer_message: ClassVar[str] = "Place at least one item first, then check."
+    answer_verb: ClassVar[str] = "placed"
     _esm = module("placing.js")
     _css = stylesheet("placing.css")
 
@@ -97,16 +100,6 @@ class PlacingActivity(Activity):
     targets = t.List(t.Dict(), help="[{id, label}] where pieces can go; no key.").tag(sync=True)
     capacity = t.Int(0, help="How many pieces one target holds (0: any number).").tag(sync=True)
     placements = t.Dict(help="piece id -> target id, as the learner arranged them.").tag(sync=True)
-    attempts = t.Int(0, help="How many answers have been checked.").tag(sync=True)
-    max_attempts = t.Int(0, help="0 for unlimited attempts.").tag(sync=True)
-    feedback = t.Dict(help="Verdict, message, marks and explanations of the checked answer."
-                      ).tag(sync=True)
-    locked = t.Bool(False, help="True once solved, out of attempts or the solution is shown."
-                    ).tag(sync=True)
-    can_show_solution = t.Bool(False, help="Whether 'Show solution' is offered.").tag(sync=True)
-    score = t.Float(0.0, help="The fraction of the points of the last checked answer."
-                    ).tag(sync=True)
-    points = t.Float(1.0, help="What the activity is worth.").tag(sync=True)
 
     def __init__(self, spec: Any, pieces: list[Piece], targets: list[dict[str, str]], *,
                  key: str, learner: str, needed: int, capacity: int = 0, **kwargs: Any) -> None:
@@ -124,7 +117,7 @@ class PlacingActivity(Activity):
             targets=targets, capacity=capacity, max_attempts=spec.max_attempts,
             points=spec.points, **kwargs)
         self.restore()
-        self.observe(self._on_placements, names="placements")
+        self._watch_answer()
 
     # --- what the page sends ------------------------------------------------------------------
     @t.validate("placements")
@@ -140,41 +133,11 @@ class PlacingActivity(Activity):
                 clean[piece] = target
         return clean
 
-    def _on_placements(self, _change: Any) -> None:
-        if self.locked:
-            return
-        if self._checked:
-            self._checked = False
-            self.feedback = {}
-        self.persist(verb="placed")
+    def answer_from_page(self, value: Any) -> dict[str, str] | None:
+        """The placements sent with a Check message."""
+        return value if isinstance(value, dict) else None
 
     # --- actions ------------------------------------------------------------------------------
-    def on_check(self, content: dict[str, Any]) -> None:
-        """Check the placements (they may come with the message)."""
-        if self.locked:
-            return
-        if isinstance(content.get("placements"), dict):
-            self.unobserve(self._on_placements, names="placements")
-            try:
-                self.placements = content["placements"]
-            finally:
-                self.observe(self._on_placements, names="placements")
-        if not self.placements:
-            self.feedback = {"verdict": "", "message": "Place at least one item first, then check."}
-            return
-        self.attempts += 1
-        self._checked = True
-        self._evaluate()
-        self.persist(verb="checked")
-
-    def on_retry(self, _content: dict[str, Any]) -> None:
-        """Start again: every piece back to the bank (not after the solution or out of attempts)."""
-        if self.locked:
-            return
-        self._checked = False
-        self.feedback = {}
-        self.placements = {}
-
     def on_solution(self, _content: dict[str, Any]) -> None:
         """Show the solution, when the bank allows it after enough attempts."""
         if self.locked:
@@ -204,13 +167,6 @@ class PlacingActivity(Activity):
         return round(min(1.0, right / self._needed), 6) if self._needed else 0.0
 
     # --- verdicts -----------------------------------------------------------------------------
-    def _solution_allowed(self) -> bool:
-        after = self._spec.solution_after
-        return after is not None and self.attempts >= after
-
-    def _out_of_attempts(self) -> bool:
-        return self.max_attempts > 0 and self.attempts >= self.max_attempts
-
     def _evaluate(self) -> None:
         own = self._own if self._revealed else dict(self.placements)
         score = self.placing_score(own) if self._checked else 0.0
@@ -260,11 +216,11 @@ class PlacingActivity(Activity):
         self.locked = solved or reveal
         self.can_show_solution = not self.locked and self._solution_allowed()
         if reveal:
-            self.unobserve(self._on_placements, names="placements")
+            self.unobserve(self._answer_changed, names="placements")
             try:
                 self.placements = self.solution()
             finally:
-                self.observe(self._on_placements, names="placements")
+                self._watch_answer()
         self.feedback = {"verdict": verdict, "message": message.strip(), "score": score,
                          "marks": marks, "explanations": explanations}
         self.completed(solved or reveal)
@@ -291,19 +247,6 @@ class PlacingActivity(Activity):
         self._own = dict(self.placements)
         if self._checked or self._revealed or self._out_of_attempts():
             self._evaluate()
-
-    def score_for_store(self) -> float:
-        """Points earned by the last checked answer."""
-        return self.score * self.points
-
-    def max_score_for_store(self) -> float:
-        """The activity's points."""
-        return self.points
-
-    def attempts_for_store(self) -> int:
-        """Checked attempts."""
-        return self.attempts
-
 
 def _seed(learner: str, key: str) -> str:
     return f"{learner}:{key}"
