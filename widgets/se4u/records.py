@@ -30,15 +30,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     delete,
-    event,
     func,
     select,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from se4u.store import _sqlite_begin, _sqlite_pragmas
+from se4u.store import open_engine
 
 log = logging.getLogger(__name__)
 #: Statements sent in one request.
@@ -63,11 +61,7 @@ class Outbox:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(f"sqlite:///{self.path}")
-        event.listen(self.engine, "connect", _sqlite_pragmas)
-        event.listen(self.engine, "begin", _sqlite_begin)
-        metadata.create_all(self.engine)
+        self.engine = open_engine(f"sqlite:///{self.path}", metadata)
 
     def add(self, statement: dict[str, Any]) -> bool:
         """Queue a statement; False if one with its id is queued already."""

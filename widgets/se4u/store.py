@@ -133,15 +133,16 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_engine(url: str, tables: MetaData | None = None) -> Engine:
+def open_engine(url: str, tables: MetaData | None = None, **server_options: Any) -> Engine:
     """An engine for the course's databases: the SQLite file's folder created, WAL, busy timeout and
     ``BEGIN IMMEDIATE`` so concurrent writers queue; ``tables`` created if missing.
 
+    ``server_options`` (pool sizes and the like) apply to database servers such as PostgreSQL only.
     Raises SQLAlchemyError or OSError; callers turn them into their own clear message.
     """
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url) if url.startswith("sqlite") else create_engine(url, **server_options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

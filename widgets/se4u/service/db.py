@@ -26,15 +26,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     select,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from se4u.store import _sqlite_begin, _sqlite_pragmas
+from se4u.store import open_engine
 
 SCHEMA_VERSION = 1
 #: The longest post (Markdown source) the forum accepts.
@@ -136,13 +134,7 @@ class CourseDB:
     def __init__(self, url: str) -> None:
         self.url = db_url_from(url)
         try:
-            if self.url.startswith("sqlite:///"):
-                Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-                self.engine: Engine = create_engine(self.url)
-                event.listen(self.engine, "connect", _sqlite_pragmas)
-                event.listen(self.engine, "begin", _sqlite_begin)
-            else:
-                self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.engine: Engine = open_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self._migrate()
         except (SQLAlchemyError, OSError) as exc:
             raise CourseDBError(f"the course service database cannot be opened: {_reason(exc)}") from None
