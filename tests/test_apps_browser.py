@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import ARTIFACTS, NOTEBOOKS, REPO, VoilaServer, wait_for_widgets
+from tests.axe import page_violations
+from tests.conftest import ARTIFACTS, NOTEBOOKS, VoilaServer, wait_for_widgets
 
 pytestmark = pytest.mark.browser
 APPS = ["home.ipynb", "module1.ipynb", "progress.ipynb", "exit_survey.ipynb", "glossary.ipynb",
         "apply.ipynb", "instructor.ipynb"]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 READY = "#rendered_cells .jp-OutputArea-output"
 
 
@@ -57,11 +57,7 @@ def test_app_shows_no_code_and_reads_well(apps, browser, notebook):
 def test_app_has_no_serious_accessibility_violations(apps, page, notebook):
     """Does axe-core find no serious or critical violation on the whole app page?"""
     open_app(page, apps, notebook)
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
-        .violations.filter(v => ['serious', 'critical'].includes(v.impact))
-        .map(v => `${v.id}: ${v.help} at ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)""")
-    assert violations == []
+    assert page_violations(page) == []
 
 
 def test_module_pages_have_contents_and_course_navigation(apps, page):

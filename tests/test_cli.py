@@ -32,12 +32,23 @@ def test_build_check_passes_on_the_committed_notebooks(capsys):
     assert "stale" not in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("flags", "euid", "mode"), [
+    ([], 0, "hub"), ([], 1000, "single"), (["--single"], 0, "single"), (["--lab"], 0, "single"),
+    (["--lab"], 1000, "single"),
+])
+def test_start_runs_the_cohort_hub_as_root_and_one_learner_otherwise(flags, euid, mode):
+    """Does `se4u start` start the hub when it may create accounts, and one learner's Voilà when asked?"""
+    from se4u.cli import build_parser, start_mode
+
+    assert start_mode(build_parser().parse_args(["start", *flags]), euid) == mode
+
+
 @pytest.mark.slow
 def test_start_serves_the_introduction(tmp_path):
     """Does `se4u start` (the README's first command) serve the introduction on localhost?"""
     port = free_port()
     env = dict(os.environ, SE4U_STORE=str(tmp_path / "start.sqlite"))
-    proc = subprocess.Popen([sys.executable, "-m", "se4u.cli", "start", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "se4u.cli", "start", "--single", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert "open this address" in "".join(proc.stdout.readline() for _ in range(3))

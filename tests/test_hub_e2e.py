@@ -27,6 +27,7 @@ import pytest
 
 from se4u.config import REPO_DIR
 from se4u.service.threads import forum_threads
+from tests.axe import page_violations
 
 pytestmark = [
     pytest.mark.slow,
@@ -56,19 +57,25 @@ def hub() -> Iterator:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def sign_in(browser, hub, name: str, width: int = 1280):
-    """A new browser context signed in to the hub as ``name``, on the module's forum page."""
+FORUM = f"/services/se4u/forum/{THREAD}"
+
+
+def sign_in(browser, hub, name: str, width: int = 1280, target: str | None = FORUM):
+    """A new browser context signed in to the hub as ``name``, on ``target`` (default: the module's forum).
+
+    With ``target=None`` the user goes where the hub sends them after signing in: their own server.
+    """
     context = browser.new_context(viewport={"width": width, "height": 900})
     context.set_default_timeout(30_000)
     page = context.new_page()
-    target = f"/services/se4u/forum/{THREAD}"
-    page.goto(f"{hub.base}/hub/login?next={quote(target)}")
+    page.goto(f"{hub.base}/hub/login" + (f"?next={quote(target)}" if target else ""))
     page.fill("#username_input", name)
     page.fill("#password_input", hub.new_passwords[name])
     page.click("#login_submit")
-    page.wait_for_url(f"**{target}*")
-    page.wait_for_selector("h1")
-    assert f"Signed in as {name}" in page.inner_text("header")
+    if target:
+        page.wait_for_url(f"**{target}*")
+        page.wait_for_selector("h1")
+        assert f"Signed in as {name}" in page.inner_text("header")
     return context, page
 
 
@@ -84,6 +91,7 @@ def test_two_learners_and_an_instructor_use_the_forum(hub, browser) -> None:
     assert page_a.evaluate("document.documentElement.scrollWidth") <= 360
     post_a = page_a.locator("article.post", has_text="money laundering")
     assert post_a.locator("strong", has_text="hardest").count() == 1
+    assert page_violations(page_a) == [], "axe, a thread at 360 px with the learner's own post"
 
     context_b, page_b = sign_in(browser, hub, LEARNER_B)
     article = page_b.locator("article.post", has_text="money laundering")
@@ -104,6 +112,10 @@ def test_two_learners_and_an_instructor_use_the_forum(hub, browser) -> None:
     spam.locator("button", has_text="Hide post").click()
     page_i.wait_for_selector("text=Done: hide")
     assert "hidden by an instructor" in page_i.locator("article.post", has_text="cheap watches").inner_text()
+    assert page_violations(page_i) == [], "axe, a thread with the moderation buttons and a hidden post"
+    page_i.goto(f"{hub.service_url}")
+    page_i.wait_for_selector("h1")
+    assert page_violations(page_i) == [], "axe, the list of module forums"
 
     page_a.reload()
     reply = page_a.locator("article.post.reply", has_text="corruption is close behind")
@@ -114,6 +126,31 @@ def test_two_learners_and_an_instructor_use_the_forum(hub, browser) -> None:
     assert "hidden by an instructor" in page_b.locator("article.post", has_text="cheap watches").inner_text()
     for context in (context_a, context_b, context_i):
         context.close()
+
+
+def test_a_learner_lands_on_the_course_home_in_their_own_server(hub, browser) -> None:
+    """After signing in, does a learner get the course in their home and its home page as a Voilà app?"""
+    from se4u.service.hub import COURSE_FOLDER, unreachable_for_learners
+
+    blocked = unreachable_for_learners(Path(sys.executable))
+    if blocked is not None:
+        pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
+    context, page = sign_in(browser, hub, LEARNER_B, width=360, target=None)
+    try:
+        page.wait_for_url(f"**/user/{LEARNER_B}/voila/render/{COURSE_FOLDER}/home.ipynb", timeout=120_000)
+        page.wait_for_selector(".se4u-part a", timeout=90_000)
+        text = page.inner_text("body")
+        assert "Module 6" in text and "Traceback" not in text
+        assert "from se4u" not in page.content().split("rendered_cells", 1)[1]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert page_violations(page) == [], "axe, the course home on the hub"
+    finally:
+        context.close()
+        hub.api("DELETE", f"users/{LEARNER_B}/server")
+    entry = pwd.getpwnam(LEARNER_B)
+    course = Path(entry.pw_dir) / COURSE_FOLDER
+    assert (course / "module1.ipynb").stat().st_uid == entry.pw_uid
+    assert not (course / "instructor.ipynb").exists() and not (course / "apply.ipynb").exists()
 
 
 def _as_user(name: str, code: str) -> subprocess.CompletedProcess[str]:

@@ -4,11 +4,16 @@
   user (LocalProcessSpawner), so learners cannot read each other's homes or answers;
 - the course service (forum, progress records) as a hub-managed service at /services/se4u/,
   identity only through the hub (OAuth for browsers, API tokens for kernels);
-- the hub group `instructors` marks the instructors; an nbgrader exchange shared by the cohort.
+- the hub group `instructors` marks the instructors; an nbgrader exchange shared by the cohort;
+- before a server starts, the course pages are put into the user's ``~/se4u-course`` and the user
+  lands on its home page, served by Voilà's server extension with the course template.
 """
 
 import os
 from pathlib import Path
+
+from se4u.apps import TEMPLATE_ROOT
+from se4u.service.hub import COURSE_FOLDER, install_course_for
 
 c = get_config()  # noqa: F821
 
@@ -41,15 +46,18 @@ c.JupyterHub.load_groups = {
 # --- one system user per learner ------------------------------------------------------------------
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [str(Path(env["SE4U_PYTHON"]).parent / "jupyterhub-singleuser")]
-c.Spawner.default_url = "/lab"
+# a learner lands on the course home as a code-free Voilà app; JupyterLab stays one click away (/lab)
+c.Spawner.default_url = f"/voila/render/{COURSE_FOLDER}/home.ipynb"
+c.Spawner.pre_spawn_hook = install_course_for
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 60
 c.Spawner.http_timeout = 60
 c.Spawner.environment = {
     # kernels send progress records to the course service with their own hub token
     "SE4U_SERVICE_URL": f"{public_url}/services/se4u/",
-    # nbgrader finds the cohort's exchange folder here
+    # nbgrader finds the cohort's exchange folder here, Voilà the course template settings
     "JUPYTER_CONFIG_PATH": f"{state}/etc-jupyter",
+    "JUPYTER_PATH": str(TEMPLATE_ROOT),
 }
 # the server's token may reach the course service too (kernels post records with it)
 c.Spawner.server_token_scopes = [

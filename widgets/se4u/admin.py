@@ -114,9 +114,10 @@ def create_cohort(book: ApplicationBook, call_id: str, course: Path, users_file:
 # ==================================================================================================
 # The commands
 # ==================================================================================================
-def _course(args: argparse.Namespace) -> Path:
-    if args.course:
-        return Path(args.course).resolve()
+def course_folder(explicit: str | Path | None = None) -> Path:
+    """The nbgrader course folder: the one given, else here if this is one, else the repository."""
+    if explicit:
+        return Path(explicit).resolve()
     here = Path.cwd()
     return here if (here / "nbgrader_config.py").is_file() else REPO_DIR
 
@@ -148,7 +149,7 @@ def _cmd_decide(args: argparse.Namespace) -> int:
 
 def _cmd_cohort(args: argparse.Namespace) -> int:
     try:
-        result = create_cohort(ApplicationBook(), args.call, _course(args),
+        result = create_cohort(ApplicationBook(), args.call, course_folder(args.course),
                                Path(args.users_file) if args.users_file else None)
     except ApplicationError as exc:
         print(f"error: {exc}")

@@ -27,13 +27,17 @@ def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+#: Files a page may load besides notebooks (the course's pictures).
+FILE_ALLOWLIST = r".*\.(png|jpg|jpeg|svg|gif|webp)"
+
+
 def voila_command(root: Path, *, port: int, host: str = "127.0.0.1", preheat: bool = True,
                   pool_size: int = DEFAULT_POOL_SIZE, template: str | None = "se4u") -> list[str]:
     """The Voilà command line serving every notebook under ``root`` as a code-free app."""
     voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
     cmd = [voila, str(root), f"--Voila.ip={host}", f"--port={port}", "--no-browser",
            "--Voila.port_retries=0", "--theme=light", "--show_tracebacks=False",
-           "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|jpeg|svg|gif|webp)"]
+           f"--VoilaConfiguration.file_allowlist={FILE_ALLOWLIST}"]
     if template:
         cmd.append(f"--template={template}")
         # Extensions for authors (nbgrader, jupytext, …) would only slow a learner's page down.
@@ -42,6 +46,19 @@ def voila_command(root: Path, *, port: int, host: str = "127.0.0.1", preheat: bo
         cmd += ["--preheat_kernel=True", f"--pool_size={pool_size}"]
         cmd += [f"--VoilaKernelManager.preheat_denylist={name}" for name in NOT_PREHEATED]
     return cmd
+
+
+def server_extension_config() -> str:
+    """A ``jupyter_server_config.py`` that makes a JupyterLab server's ``/voila/render/…`` pages course apps.
+
+    On a hub each learner's JupyterLab serves the same pages as ``se4u start`` (course template, no
+    tracebacks) through Voilà's server extension; its kernels start on demand (no preheating there).
+    """
+    settings = {"template": "se4u", "theme": "light", "show_tracebacks": False,
+                "file_allowlist": [FILE_ALLOWLIST], "extension_denylist": list(AUTHOR_EXTENSIONS)}
+    lines = ["c = get_config()  # noqa: F821"]
+    lines += [f"c.VoilaConfiguration.{name} = {value!r}" for name, value in settings.items()]
+    return "\n".join(lines) + "\n"
 
 
 def wait_for_learner() -> None:

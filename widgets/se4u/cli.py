@@ -10,11 +10,24 @@ from pathlib import Path
 from se4u.config import REPO_DIR, load_settings
 
 
+def start_mode(args: argparse.Namespace, euid: int) -> str:
+    """``hub`` for a cohort (needs root to create the accounts), else ``single`` (one learner or author)."""
+    if args.lab or args.single:
+        return "single"
+    return "hub" if euid == 0 else "single"
+
+
 def _start(args: argparse.Namespace) -> int:
+    import os
+
     from se4u.apps import voila_command, voila_env
     from se4u.build import NOTEBOOKS_DIR, build
 
     build()
+    if start_mode(args, os.geteuid()) == "hub":
+        from se4u.service.commands import run_hub
+
+        return run_hub(port=args.hub_port, ip=args.host)
     settings = load_settings()
     env = voila_env()
     env.setdefault("SE4U_STORE", settings.store_url)
@@ -26,7 +39,9 @@ def _start(args: argparse.Namespace) -> int:
                f"--ServerApp.root_dir={NOTEBOOKS_DIR}", "--no-browser"]
     else:
         cmd = voila_command(NOTEBOOKS_DIR, port=args.port, host=args.host, preheat=not args.no_preheat)
-    print("SE4U course", flush=True)
+    print("SE4U course (one learner)", flush=True)
+    if not (args.lab or args.single):
+        print("  the cohort hub needs root to create its accounts: run `sudo make start` for it", flush=True)
     print(f"  answers are saved in: {settings.store_url}", flush=True)
     print(f"  open this address in your browser: {url}", flush=True)
     print(f"  the introduction: http://{args.host}:{args.port}/voila/render/intro.ipynb", flush=True)
@@ -62,14 +77,18 @@ def _check_banks(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``se4u`` command."""
+def build_parser() -> argparse.ArgumentParser:
+    """The ``se4u`` command line with every subcommand."""
     parser = argparse.ArgumentParser(prog="se4u", description="Run and author the SE4U course.")
     commands = parser.add_subparsers(dest="command", required=True)
-    start = commands.add_parser("start", help="serve the course for a learner on localhost")
+    start = commands.add_parser("start", help="start the course: the cohort hub as root, else one "
+                                              "learner's Voilà")
     start.add_argument("--host", default="127.0.0.1")
-    start.add_argument("--port", type=int, default=8866)
-    start.add_argument("--lab", action="store_true", help="open JupyterLab instead of Voilà")
+    start.add_argument("--port", type=int, default=8866, help="the one-learner Voilà server's port")
+    start.add_argument("--hub-port", type=int, default=8000, help="the cohort hub's port")
+    start.add_argument("--single", action="store_true",
+                       help="one learner's Voilà server, even as root (authors)")
+    start.add_argument("--lab", action="store_true", help="one author's JupyterLab instead of Voilà")
     start.add_argument("--no-preheat", action="store_true", help="start a kernel per page on demand")
     start.set_defaults(run=_start)
     build = commands.add_parser("build", help="build notebooks/*.ipynb from notebooks/*.md")
@@ -90,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     from se4u import admin
 
     admin.add_commands(commands)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``se4u`` command."""
+    args = build_parser().parse_args(argv)
     return int(args.run(args))
 
 

@@ -21,10 +21,29 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _hub(args: argparse.Namespace) -> int:
-    from se4u.service.hub import HubError, LocalHub
+def _roster(users_file: Path) -> list[str]:
+    """The learners enrolled by ``se4u cohort create`` (the hub users file), or none."""
+    from se4u.admin import read_users
 
-    hub = LocalHub(Path(args.state), port=args.port, service_db=args.service_db, ip=args.ip)
+    return [entry["username"] for entry in read_users(users_file)["learners"]
+            if isinstance(entry, dict) and isinstance(entry.get("username"), str)]
+
+
+def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1",
+            service_db: str | None = None, users_file: Path | None = None) -> int:
+    """Start the cohort hub, print how to sign in, and serve until Ctrl+C or SIGTERM."""
+    from se4u.admin import USERS_FILE, course_folder
+    from se4u.applications import ApplicationError
+    from se4u.service.hub import DEMO_LEARNERS, HubError, LocalHub
+
+    users_file = users_file or course_folder() / USERS_FILE
+    try:
+        roster = _roster(users_file)
+    except ApplicationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    learners = roster or list(DEMO_LEARNERS)
+    hub = LocalHub(state or _default_state(), learners=learners, port=port, service_db=service_db, ip=ip)
     try:
         hub.start()
     except (HubError, subprocess.CalledProcessError, OSError) as exc:
@@ -35,13 +54,16 @@ def _hub(args: argparse.Namespace) -> int:
     print(f"  sign in at:        {hub.base}/hub/login", flush=True)
     print(f"  course forum:      {hub.service_url}", flush=True)
     print(f"  state folder:      {hub.state} (hub log in hub/jupyterhub.log)", flush=True)
+    who = (f"{len(roster)} learners from {users_file}" if roster else "demo learners " + ", ".join(learners))
+    print(f"  accounts:          {who}; instructors: {', '.join(hub.instructors)}", flush=True)
     if hub.new_passwords:
-        print("  new demo accounts (shown once; also kept in "
-              f"{hub.passwords_file}, mode 0600):", flush=True)
+        print(f"  new accounts (passwords shown once; also kept in {hub.passwords_file}, mode 0600):",
+              flush=True)
         for name, password in hub.new_passwords.items():
-            print(f"    {name:<12} {password}", flush=True)
+            print(f"    {name:<16} {password}", flush=True)
     else:
-        print(f"  demo accounts: learner1..3, instructor1; passwords in {hub.passwords_file}", flush=True)
+        print(f"  passwords:         in {hub.passwords_file}", flush=True)
+    print("  a learner lands on the course home; JupyterLab is at /user/<name>/lab", flush=True)
     for warning in hub.warnings:
         print(f"  warning: {warning}", flush=True)
     print("  stop with Ctrl+C", flush=True)
@@ -57,6 +79,11 @@ def _hub(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hub(args: argparse.Namespace) -> int:
+    return run_hub(state=Path(args.state), port=args.port, ip=args.ip, service_db=args.service_db,
+                   users_file=Path(args.users_file) if args.users_file else None)
+
+
 def _service(_args: argparse.Namespace) -> int:
     import asyncio
 
@@ -68,14 +95,17 @@ def _service(_args: argparse.Namespace) -> int:
 
 def add_commands(commands: Any) -> None:
     """Register ``hub`` and ``service`` on the ``se4u`` command's subparsers."""
-    hub = commands.add_parser("hub", help="run a local JupyterHub for a cohort (as root: creates demo "
-                                          "accounts learner1..3 and instructor1)")
+    hub = commands.add_parser("hub", help="run a local JupyterHub for a cohort (as root: creates the "
+                                          "cohort's accounts, or demo learner1..3, and instructor1)")
     hub.add_argument("--state", default=str(_default_state()), help="the hub's state folder")
     hub.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: loopback only)")
     hub.add_argument("--port", type=int, default=8000)
     hub.add_argument("--service-db", default=None,
                      help="the course service's database: a file path or a SQLAlchemy URL "
                           "(default: <state>/service/course-service.sqlite)")
+    hub.add_argument("--users-file", default=None,
+                     help="the learners enrolled by `se4u cohort create` (default: hub_users.json of the "
+                          "course folder); without it, demo accounts learner1..3")
     hub.set_defaults(run=_hub)
     service = commands.add_parser("service", help="run the course service (JupyterHub starts it)")
     service.set_defaults(run=_service)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from se4u.apps import server_extension_config
 from se4u.config import REPO_DIR
 
 CONFIG_FILE = REPO_DIR / "deploy" / "local" / "jupyterhub_config.py"
@@ -32,6 +33,11 @@ DEMO_INSTRUCTORS = ("instructor1",)
 INSTRUCTORS_GROUP = "instructors"
 #: The nbgrader exchange folder: everyone may write, nobody may remove another's files (sticky bit).
 EXCHANGE_MODE = 0o1777
+#: Where a learner finds the course in their own home (the hub opens its home page there).
+COURSE_FOLDER = "se4u-course"
+#: The application form is for applicants, not for enrolled users; the dashboard is for instructors.
+NOT_ON_HUB, INSTRUCTORS_ONLY = ("apply.ipynb",), ("instructor.ipynb",)
+MANIFEST = ".se4u-installed.json"
 
 
 class HubError(Exception):
@@ -80,6 +86,72 @@ def ensure_accounts(learners: Sequence[str], instructors: Sequence[str], passwor
             out.writelines(f"{n} {p}\n" for n, p in created.items())
         passwords_file.chmod(0o600)
     return created
+
+
+def _digest(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def course_files(*, instructor: bool = False) -> dict[str, Path]:
+    """The course pages (built notebooks) and pictures a hub user gets, by their path in the course folder."""
+    from se4u.build import NOTEBOOKS_DIR
+
+    files = {p.name: p for p in sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+             if p.name not in NOT_ON_HUB and (instructor or p.name not in INSTRUCTORS_ONLY)}
+    for picture in sorted((NOTEBOOKS_DIR / "images").rglob("*")):
+        if picture.is_file():
+            files[picture.relative_to(NOTEBOOKS_DIR).as_posix()] = picture
+    return files
+
+
+def install_course(home: Path, uid: int, gid: int, *, instructor: bool = False) -> list[str]:
+    """Put the course into ``home/se4u-course`` (owned by the user); returns the paths written.
+
+    A missing file is copied; a file the course has changed since the last install is replaced only
+    if the user has not edited it (a manifest keeps the digests installed). Answers live in the
+    user's response store, not in these files, so replacing a page loses nothing.
+    """
+    folder = Path(home) / COURSE_FOLDER
+    manifest_path = folder / MANIFEST
+    try:
+        installed = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(installed, dict):
+            installed = {}
+    except (OSError, ValueError):
+        installed = {}
+    written: list[str] = []
+    for name, source in course_files(instructor=instructor).items():
+        data = source.read_bytes()
+        target = folder / name
+        if target.exists():
+            current = _digest(target.read_bytes())
+            if current == _digest(data) or current != installed.get(name):
+                continue  # up to date, or edited by the user: theirs to keep
+        for parent in reversed([p for p in target.parents if p == folder or folder in p.parents]):
+            if not parent.exists():
+                parent.mkdir()
+                os.chown(parent, uid, gid)
+        tmp = target.with_name(f".{target.name}.se4u-tmp")
+        tmp.write_bytes(data)
+        os.chown(tmp, uid, gid)
+        tmp.replace(target)
+        installed[name] = _digest(data)
+        written.append(name)
+    if written or not manifest_path.exists():
+        folder.mkdir(exist_ok=True)
+        os.chown(folder, uid, gid)
+        manifest_path.write_text(json.dumps(installed, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.chown(manifest_path, uid, gid)
+    return written
+
+
+def install_course_for(spawner: Any) -> None:
+    """The hub's ``pre_spawn_hook``: the user's home gets the current course before their server starts."""
+    entry = pwd.getpwnam(spawner.user.name)
+    groups = {group.name for group in getattr(spawner.user, "groups", [])}
+    install_course(Path(entry.pw_dir), entry.pw_uid, entry.pw_gid, instructor=INSTRUCTORS_GROUP in groups)
 
 
 def unreachable_for_learners(path: Path) -> Path | None:
@@ -146,7 +218,9 @@ class LocalHub:
             "c = get_config()  # noqa: F821\n"
             f"c.Exchange.root = {str(self.exchange)!r}\n"
             "c.CourseDirectory.course_id = 'se4u'\n", encoding="utf-8")
-        (etc / "nbgrader_config.py").chmod(0o644)
+        (etc / "jupyter_server_config.py").write_text(server_extension_config(), encoding="utf-8")
+        for name in ("nbgrader_config.py", "jupyter_server_config.py"):
+            (etc / name).chmod(0o644)
         if self.create_accounts:
             self.new_passwords = ensure_accounts(self.learners, self.instructors, self.passwords_file,
                                                  reset=self.reset_passwords)
