@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: start test system-test-packages
+.PHONY: start test system-test-packages hub-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,16 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-start: $(VENV)/.installed
+# As root `se4u start` runs the cohort hub (it creates the accounts), which needs the proxy from npm;
+# otherwise it serves one learner's Voilà and needs nothing more.
+start: $(VENV)/.installed hub-packages
 	$(BIN)/se4u start
+
+hub-packages:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  command -v npm >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }; \
+	  $(MAKE) --no-print-directory node_modules/axe-core/axe.min.js; \
+	fi
 
 system-test-packages:
 	@if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \

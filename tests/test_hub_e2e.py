@@ -28,6 +28,7 @@ import pytest
 from se4u.config import REPO_DIR
 from se4u.service.threads import forum_threads
 from tests.axe import page_violations
+from tests.conftest import ARTIFACTS
 
 pytestmark = [
     pytest.mark.slow,
@@ -144,6 +145,8 @@ def test_a_learner_lands_on_the_course_home_in_their_own_server(hub, browser) ->
         assert "from se4u" not in page.content().split("rendered_cells", 1)[1]
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         assert page_violations(page) == [], "axe, the course home on the hub"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "hub-learner-home-360.png"), full_page=True)
     finally:
         context.close()
         hub.api("DELETE", f"users/{LEARNER_B}/server")

@@ -21,12 +21,17 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _roster(users_file: Path) -> list[str]:
-    """The learners enrolled by ``se4u cohort create`` (the hub users file), or none."""
-    from se4u.admin import read_users
+def cohort_learners(users_file: Path) -> tuple[list[str], bool]:
+    """The learners enrolled by ``se4u cohort create`` (the hub users file), else the demo learners.
 
-    return [entry["username"] for entry in read_users(users_file)["learners"]
-            if isinstance(entry, dict) and isinstance(entry.get("username"), str)]
+    Returns the names and whether they come from the file; an unreadable file raises ApplicationError.
+    """
+    from se4u.admin import read_users
+    from se4u.service.hub import DEMO_LEARNERS
+
+    roster = [entry["username"] for entry in read_users(users_file)["learners"]
+              if isinstance(entry, dict) and isinstance(entry.get("username"), str)]
+    return (roster, True) if roster else (list(DEMO_LEARNERS), False)
 
 
 def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1",
@@ -34,15 +39,14 @@ def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1
     """Start the cohort hub, print how to sign in, and serve until Ctrl+C or SIGTERM."""
     from se4u.admin import USERS_FILE, course_folder
     from se4u.applications import ApplicationError
-    from se4u.service.hub import DEMO_LEARNERS, HubError, LocalHub
+    from se4u.service.hub import HubError, LocalHub
 
     users_file = users_file or course_folder() / USERS_FILE
     try:
-        roster = _roster(users_file)
+        learners, from_file = cohort_learners(users_file)
     except ApplicationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    learners = roster or list(DEMO_LEARNERS)
     hub = LocalHub(state or _default_state(), learners=learners, port=port, service_db=service_db, ip=ip)
     try:
         hub.start()
@@ -54,7 +58,8 @@ def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1
     print(f"  sign in at:        {hub.base}/hub/login", flush=True)
     print(f"  course forum:      {hub.service_url}", flush=True)
     print(f"  state folder:      {hub.state} (hub log in hub/jupyterhub.log)", flush=True)
-    who = (f"{len(roster)} learners from {users_file}" if roster else "demo learners " + ", ".join(learners))
+    names = ", ".join(learners)
+    who = f"{len(learners)} learners from {users_file}" if from_file else f"demo learners {names}"
     print(f"  accounts:          {who}; instructors: {', '.join(hub.instructors)}", flush=True)
     if hub.new_passwords:
         print(f"  new accounts (passwords shown once; also kept in {hub.passwords_file}, mode 0600):",
