@@ -13,6 +13,10 @@ from typing import Any
 
 
 def _default_state() -> Path:
+    """Where the hub keeps its state: /srv/se4u/hub as root (learners' servers must pass through it to
+    the exchange and their Jupyter config, which a folder in /root would forbid), else the user's data."""
+    if os.geteuid() == 0:
+        return Path("/srv/se4u/hub")
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "se4u" / "hub"
 

@@ -202,10 +202,14 @@ class LocalHub:
                 f"learners' servers cannot start: {sys.executable} is inside {blocked}, which only its "
                 "owner may enter. Create the course's venv with a system Python "
                 "(make PYTHON=/usr/bin/python3); the forum works meanwhile")
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.state.chmod(0o711)  # learners' servers traverse it to reach exchange/ and etc-jupyter/
+        blocked = unreachable_for_learners(self.state)
+        if blocked is not None:
+            raise HubError(f"the hub's state folder {self.state} is inside {blocked}, which learners' servers "
+                           "cannot enter (they need its exchange/ and etc-jupyter/): choose another --state")
         if not PROXY.exists():
             raise HubError(f"{PROXY} is missing: run `npm ci` in {REPO_DIR} (make test does it)")
-        self.state.mkdir(parents=True, exist_ok=True)
-        self.state.chmod(0o711)  # learners' servers traverse it to reach exchange/ and etc/
         for private in ("hub", "service"):
             (self.state / private).mkdir(exist_ok=True)
             (self.state / private).chmod(0o700)
