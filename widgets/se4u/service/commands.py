@@ -39,7 +39,7 @@ def cohort_learners(users_file: Path) -> tuple[list[str], bool]:
 
 
 def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1",
-            service_db: str | None = None, users_file: Path | None = None) -> int:
+            service_db: str | None = None, users_file: Path | None = None, reset_passwords: bool = False) -> int:
     """Start the cohort hub, print how to sign in, and serve until Ctrl+C or SIGTERM."""
     from se4u.admin import USERS_FILE, course_folder
     from se4u.applications import ApplicationError
@@ -51,7 +51,8 @@ def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1
     except ApplicationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    hub = LocalHub(state or _default_state(), learners=learners, port=port, service_db=service_db, ip=ip)
+    hub = LocalHub(state or _default_state(), learners=learners, port=port, service_db=service_db, ip=ip,
+                   reset_passwords=reset_passwords)
     try:
         hub.start()
     except (HubError, subprocess.CalledProcessError, OSError) as exc:
@@ -70,8 +71,11 @@ def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1
               flush=True)
         for name, password in hub.new_passwords.items():
             print(f"    {name:<16} {password}", flush=True)
-    else:
+    elif hub.passwords_file.exists():
         print(f"  passwords:         in {hub.passwords_file}", flush=True)
+    else:
+        print("  passwords:         the accounts existed already; start with --reset-passwords for new ones",
+              flush=True)
     print("  a learner lands on the course home; JupyterLab is at /user/<name>/lab", flush=True)
     for warning in hub.warnings:
         print(f"  warning: {warning}", flush=True)
@@ -90,7 +94,8 @@ def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1
 
 def _hub(args: argparse.Namespace) -> int:
     return run_hub(state=Path(args.state), port=args.port, ip=args.ip, service_db=args.service_db,
-                   users_file=Path(args.users_file) if args.users_file else None)
+                   users_file=Path(args.users_file) if args.users_file else None,
+                   reset_passwords=args.reset_passwords)
 
 
 def _service(_args: argparse.Namespace) -> int:
@@ -115,6 +120,8 @@ def add_commands(commands: Any) -> None:
     hub.add_argument("--users-file", default=None,
                      help="the learners enrolled by `se4u cohort create` (default: hub_users.json of the "
                           "course folder); without it, demo accounts learner1..3")
+    hub.add_argument("--reset-passwords", action="store_true",
+                     help="give every cohort account a new password (printed once)")
     hub.set_defaults(run=_hub)
     service = commands.add_parser("service", help="run the course service (JupyterHub starts it)")
     service.set_defaults(run=_service)
