@@ -39,7 +39,8 @@ def cohort_learners(users_file: Path) -> tuple[list[str], bool]:
 
 
 def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1",
-            service_db: str | None = None, users_file: Path | None = None, reset_passwords: bool = False) -> int:
+            service_db: str | None = None, users_file: Path | None = None,
+            reset_passwords: bool = False) -> int:
     """Start the cohort hub, print how to sign in, and serve until Ctrl+C or SIGTERM."""
     from se4u.admin import USERS_FILE, course_folder
     from se4u.applications import ApplicationError

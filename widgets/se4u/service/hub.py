@@ -207,7 +207,8 @@ class LocalHub:
         blocked = unreachable_for_learners(self.state)
         if blocked is not None:
             raise HubError(f"the hub's state folder {self.state} is inside {blocked}, which learners' "
-                           "servers cannot enter (they need its exchange/ and etc-jupyter/): choose another --state")
+                           "servers cannot enter (they need its exchange/ and etc-jupyter/): "
+                           "choose another --state")
         if not PROXY.exists():
             raise HubError(f"{PROXY} is missing: run `npm ci` in {REPO_DIR} (make test does it)")
         for private in ("hub", "service"):
