@@ -99,6 +99,15 @@ def _hub(args: argparse.Namespace) -> int:
                    reset_passwords=args.reset_passwords)
 
 
+def _install_course(args: argparse.Namespace) -> int:
+    from se4u.service.hub import COURSE_FOLDER, install_course
+
+    home = Path(args.home or Path.home())
+    written = install_course(home, os.getuid(), os.getgid(), instructor=args.instructor)
+    print(f"{len(written)} file(s) written to {home / COURSE_FOLDER}")
+    return 0
+
+
 def _service(_args: argparse.Namespace) -> int:
     import asyncio
 
@@ -124,5 +133,10 @@ def add_commands(commands: Any) -> None:
     hub.add_argument("--reset-passwords", action="store_true",
                      help="give every cohort account a new password (printed once)")
     hub.set_defaults(run=_hub)
+    install = commands.add_parser("install-course", help="put the course pages into your home's se4u-course "
+                                                         "folder (a server's start hook on Kubernetes)")
+    install.add_argument("--home", help="the home folder (default: yours)")
+    install.add_argument("--instructor", action="store_true", help="include the instructor dashboard")
+    install.set_defaults(run=_install_course)
     service = commands.add_parser("service", help="run the course service (JupyterHub starts it)")
     service.set_defaults(run=_service)
