@@ -221,37 +221,57 @@ def test_each_learner_server_runs_as_its_own_user_and_reaches_the_service(hub) -
     hub.api("DELETE", f"users/{LEARNER_A}/server")
 
 
-def test_a_learner_fetches_and_submits_a_test_and_the_instructor_collects_it(hub, tmp_path: Path) -> None:
-    """Through the cohort's nbgrader exchange: can A fetch and submit, B not peek, the instructor collect?"""
+def test_an_instructor_finds_the_tests_in_the_formgrader(hub, browser) -> None:
+    """Does an instructor's own server get the nbgrader course, so the formgrader lists the six tests?"""
     from se4u.service.hub import unreachable_for_learners
 
     blocked = unreachable_for_learners(Path(sys.executable))
     if blocked is not None:
         pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
+    context, page = sign_in(browser, hub, INSTRUCTOR, target=None)
+    try:
+        page.wait_for_url(f"**/user/{INSTRUCTOR}/voila/render/**/home.ipynb", timeout=120_000)
+        page.goto(f"{hub.base}/user/{INSTRUCTOR}/formgrader")
+        for module in ("module1", "module6"):
+            page.wait_for_selector(f"#main_table >> text={module}", timeout=60_000)
+        assert "course directory root is not a subdirectory" not in page.inner_text("body")
+    finally:
+        context.close()
+        hub.api("DELETE", f"users/{INSTRUCTOR}/server")
+
+
+def test_a_learner_fetches_and_submits_a_test_and_the_instructor_collects_it(hub) -> None:
+    """Through the cohort's exchange: does the instructor release from their own nbgrader course, A fetch
+    and submit, B not peek, and the instructor collect?"""
+    from se4u.service.hub import GRADING_FOLDER, install_course, unreachable_for_learners
+
+    blocked = unreachable_for_learners(Path(sys.executable))
+    if blocked is not None:
+        pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
     nbgrader = str(Path(sys.executable).parent / "nbgrader")
-    course = tmp_path / "course"
-    shutil.copytree(REPO_DIR / "release" / "module1", course / "release" / "module1")
-    (course / "nbgrader_config.py").write_text(
-        f"c = get_config()\nc.CourseDirectory.course_id = 'se4u'\nc.Exchange.root = {str(hub.exchange)!r}\n")
+    teacher = pwd.getpwnam(INSTRUCTOR)
+    install_course(Path(teacher.pw_dir), teacher.pw_uid, teacher.pw_gid, instructor=True)
+    course = Path(teacher.pw_dir) / GRADING_FOLDER
 
-    def instructor(*args: str) -> None:
-        env = dict(os.environ, PATH=f"{Path(nbgrader).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}")
-        done = subprocess.run([nbgrader, *args], cwd=course, env=env, capture_output=True, text=True,
-                              timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
-
-    def learner(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    def nbgrader_as(name: str, *args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
         entry = pwd.getpwnam(name)
         env = {"HOME": entry.pw_dir, "PATH": f"{Path(nbgrader).parent}:/usr/bin:/bin",
                "JUPYTER_CONFIG_PATH": str(hub.state / "etc-jupyter")}
         return subprocess.run([nbgrader, *args], user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
-                              env=env, cwd=entry.pw_dir, capture_output=True, text=True, timeout=120)
+                              env=env, cwd=cwd or entry.pw_dir, capture_output=True, text=True, timeout=180)
 
-    instructor("release_assignment", "module1")
-    fetched = learner(LEARNER_A, "fetch_assignment", "module1")
+    def instructor(*args: str) -> None:
+        # from the home folder: the cohort's config points nbgrader at ~/se4u-grading
+        done = nbgrader_as(INSTRUCTOR, *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    instructor("generate_assignment", "module1", "--force")
+    assert (course / "release" / "module1" / "module1.ipynb").exists()
+    instructor("release_assignment", "module1", "--force")
+    fetched = nbgrader_as(LEARNER_A, "fetch_assignment", "module1")
     assert fetched.returncode == 0, fetched.stderr
     assert (Path(pwd.getpwnam(LEARNER_A).pw_dir) / "module1" / "module1.ipynb").exists()
-    submitted = learner(LEARNER_A, "submit", "module1")
+    submitted = nbgrader_as(LEARNER_A, "submit", "module1")
     assert submitted.returncode == 0, submitted.stderr
     inbound = str(hub.exchange / "se4u" / "inbound")
     peek = _as_user(LEARNER_B, f"import os\ntry:\n    print(os.listdir({inbound!r}))\n"

@@ -37,6 +37,8 @@ EXCHANGE_MODE = 0o1777
 COURSE_FOLDER = "se4u-course"
 #: The application form is for applicants, not for enrolled users; the dashboard is for instructors.
 NOT_ON_HUB, INSTRUCTORS_ONLY = ("apply.ipynb",), ("instructor.ipynb",)
+#: An instructor's nbgrader course (source/ with the hidden keys), where their formgrader works.
+GRADING_FOLDER = "se4u-grading"
 MANIFEST = ".se4u-installed.json"
 
 
@@ -106,14 +108,21 @@ def course_files(*, instructor: bool = False) -> dict[str, Path]:
     return files
 
 
-def install_course(home: Path, uid: int, gid: int, *, instructor: bool = False) -> list[str]:
-    """Put the course into ``home/se4u-course`` (owned by the user); returns the paths written.
+def grading_files() -> dict[str, Path]:
+    """An instructor's nbgrader course: its config and the self-assessment tests with their hidden keys."""
+    files = {"nbgrader_config.py": REPO_DIR / "nbgrader_config.py"}
+    for path in sorted((REPO_DIR / "source").rglob("*")):
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+            files[path.relative_to(REPO_DIR).as_posix()] = path
+    return files
+
+
+def _install_files(folder: Path, files: dict[str, Path], uid: int, gid: int) -> list[str]:
+    """Copy ``files`` into ``folder`` (owned by uid:gid) unless the user edited their copy; the names written.
 
     A missing file is copied; a file the course has changed since the last install is replaced only
-    if the user has not edited it (a manifest keeps the digests installed). Answers live in the
-    user's response store, not in these files, so replacing a page loses nothing.
+    if the user has not edited it (a manifest keeps the digests installed).
     """
-    folder = Path(home) / COURSE_FOLDER
     manifest_path = folder / MANIFEST
     try:
         installed = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -122,7 +131,7 @@ def install_course(home: Path, uid: int, gid: int, *, instructor: bool = False) 
     except (OSError, ValueError):
         installed = {}
     written: list[str] = []
-    for name, source in course_files(instructor=instructor).items():
+    for name, source in files.items():
         data = source.read_bytes()
         target = folder / name
         if target.exists():
@@ -144,6 +153,19 @@ def install_course(home: Path, uid: int, gid: int, *, instructor: bool = False) 
         os.chown(folder, uid, gid)
         manifest_path.write_text(json.dumps(installed, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         os.chown(manifest_path, uid, gid)
+    return written
+
+
+def install_course(home: Path, uid: int, gid: int, *, instructor: bool = False) -> list[str]:
+    """Put the course into ``home/se4u-course`` (and an instructor's nbgrader course into
+    ``home/se4u-grading``), owned by the user; returns the paths written.
+
+    Answers live in the user's response store, not in these files, so replacing a page loses nothing.
+    """
+    written = _install_files(Path(home) / COURSE_FOLDER, course_files(instructor=instructor), uid, gid)
+    if instructor:
+        written += [f"{GRADING_FOLDER}/{name}" for name in
+                    _install_files(Path(home) / GRADING_FOLDER, grading_files(), uid, gid)]
     return written
 
 
@@ -222,7 +244,14 @@ class LocalHub:
         (etc / "nbgrader_config.py").write_text(
             "c = get_config()  # noqa: F821\n"
             f"c.Exchange.root = {str(self.exchange)!r}\n"
-            "c.CourseDirectory.course_id = 'se4u'\n", encoding="utf-8")
+            "c.CourseDirectory.course_id = 'se4u'\n"
+            "# an instructor's formgrader and nbgrader commands work in their nbgrader course\n"
+            "import os\n"
+            f"_grading = os.path.expanduser('~/{GRADING_FOLDER}')\n"
+            "if os.path.isfile(os.path.join(_grading, 'nbgrader_config.py')):\n"
+            "    c.CourseDirectory.root = _grading\n"
+            "    load_subconfig('nbgrader_config.py', path=_grading)  # noqa: F821 - traitlets provides it\n",
+            encoding="utf-8")
         (etc / "jupyter_server_config.py").write_text(server_extension_config(), encoding="utf-8")
         for name in ("nbgrader_config.py", "jupyter_server_config.py"):
             (etc / name).chmod(0o644)
