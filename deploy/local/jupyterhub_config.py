@@ -58,6 +58,8 @@ c.Spawner.environment = {
     # nbgrader finds the cohort's exchange folder here, Voilà the course template settings
     "JUPYTER_CONFIG_PATH": f"{state}/etc-jupyter",
     "JUPYTER_PATH": str(TEMPLATE_ROOT),
+    # the course's tools first (nbgrader runs `alembic` from PATH for the gradebook)
+    "PATH": os.pathsep.join([str(Path(env["SE4U_PYTHON"]).parent), env.get("PATH", "/usr/bin:/bin")]),
 }
 # the server's token may reach the course service too (kernels post records with it)
 c.Spawner.server_token_scopes = [
