@@ -233,7 +233,7 @@ def test_an_instructor_finds_the_tests_in_the_formgrader(hub, browser) -> None:
         page.wait_for_url(f"**/user/{INSTRUCTOR}/voila/render/**/home.ipynb", timeout=120_000)
         page.goto(f"{hub.base}/user/{INSTRUCTOR}/formgrader")
         for module in ("module1", "module6"):
-            page.wait_for_selector(f"#main_table >> text={module}", timeout=60_000)
+            page.wait_for_selector(f"table >> text={module}", timeout=60_000)
         assert "course directory root is not a subdirectory" not in page.inner_text("body")
     finally:
         context.close()
