@@ -43,12 +43,15 @@ def test_focal_point_list_has_the_74_entries():
 
 
 def test_calls_are_valid_data():
-    """Are both calls valid, with a deadline and a cohort limit each?"""
+    """Are both calls valid, with only the terms their published texts give (nothing invented)?"""
     calls = {c.id: c for c in load_calls()}
     assert {"asia", "focal_points"} <= set(calls)
     assert calls["asia"].deadline == datetime(2020, 10, 30, 23, 59, 59, tzinfo=UTC)
-    assert all(c.cohort_limit > 0 for c in calls.values())
+    # neither call text gives a number of places, nor the focal-points call a deadline
+    assert calls["asia"].cohort_limit is None and calls["focal_points"].cohort_limit is None
+    assert calls["focal_points"].deadline is None and not calls["focal_points"].closed
     assert "Japan" in calls["asia"].countries and "Germany" not in calls["asia"].countries
+    assert [c.id for c in load_calls()][:2] == ["asia", "focal_points"]
 
 
 def test_an_eligible_asia_applicant():
@@ -96,7 +99,7 @@ def test_deadline_passed():
 
 def test_cohort_full():
     """Is an application refused once every place is taken?"""
-    call = load_call("asia")
+    call = load_call("asia").model_copy(update={"cohort_limit": 30})
     assert rules(check_eligibility(call, form(), now=BEFORE_ASIA_DEADLINE,
                                    admitted=call.cohort_limit)) == ["cohort_full"]
     assert check_eligibility(call, form(), now=BEFORE_ASIA_DEADLINE, admitted=call.cohort_limit - 1) == []
@@ -104,15 +107,29 @@ def test_cohort_full():
 
 def test_every_reason_is_given_at_once():
     """Does an applicant failing several rules learn all of them?"""
-    reasons = check_eligibility(load_call("asia"), form(organisation_type="other", country="Peru", issues=[]),
+    call = load_call("asia").model_copy(update={"cohort_limit": 30, "closed": True})
+    reasons = check_eligibility(call, form(organisation_type="other", country="Peru", issues=[]),
                                 now=BEFORE_ASIA_DEADLINE + timedelta(days=365), admitted=999)
-    assert set(rules(reasons)) == {"deadline", "cohort_full", "organisation_type", "country", "issues"}
+    assert set(rules(reasons)) == {"closed", "deadline", "cohort_full", "organisation_type", "country",
+                                   "issues"}
+
+
+def test_a_call_without_deadline_or_limit_stays_open_until_closed():
+    """Is an open-ended call open at any date and for any number admitted, and refused once closed?"""
+    call = load_call("focal_points")
+    far = datetime(2040, 1, 1, tzinfo=UTC)
+    assert check_eligibility(call, form(country="Algeria", issues=[]), now=far, admitted=10_000) == []
+    closed = call.model_copy(update={"closed": True})
+    reasons = check_eligibility(closed, form(country="Algeria", issues=[]), now=far)
+    assert rules(reasons) == ["closed"]
+    assert "no longer takes applications" in reasons[0].message
+    assert "No deadline is set" in call.terms() and "closed" in closed.terms()
 
 
 def test_focal_points_call_matches_typographic_apostrophes():
     """Does the focal-points call accept its countries however the apostrophe is typed, and no issue?"""
     call = load_call("focal_points")
-    before = call.deadline - timedelta(days=1)
+    before = datetime(2030, 1, 1, tzinfo=UTC)
     assert check_eligibility(call, form(country="Democratic People\u2019s Republic of Korea", issues=[]),
                              now=before) == []
     assert check_eligibility(call, form(country="european union"), now=before) == []
@@ -152,3 +169,33 @@ def test_result_is_escaped():
     reasons = check_eligibility(call, form(country="<b>Atlantis</b>"), now=BEFORE_ASIA_DEADLINE)
     page = result_html(call, reasons)
     assert "<b>Atlantis" not in page and "&lt;b&gt;Atlantis" in page
+
+
+def test_the_administrator_sets_a_calls_terms_and_a_bad_value_changes_nothing(tmp_path, capsys, monkeypatch):
+    """Does `se4u calls set` write deadline, places and closed state (keeping comments), refuse bad ones?"""
+    import shutil
+
+    from se4u import applications
+    from se4u.cli import main
+
+    folder = tmp_path / "calls"
+    shutil.copytree(applications.CALLS_DIR, folder)
+    monkeypatch.setattr(applications, "CALLS_DIR", folder)
+    assert main(["calls", "set", "focal_points", "--deadline", "2027-01-31", "--limit", "40"]) == 0
+    assert "31 January 2027, 23:59 UTC · 40 places" in capsys.readouterr().out
+    call = applications.load_call("focal_points", folder)
+    assert call.deadline == datetime(2027, 1, 31, 23, 59, 59, tzinfo=UTC) and call.cohort_limit == 40
+    assert "publishes neither a deadline" in (folder / "focal_points.yaml").read_text()
+    before = (folder / "focal_points.yaml").read_text()
+    with pytest.raises(SystemExit):
+        main(["calls", "set", "focal_points", "--limit", "0"])
+    assert "not a number of places" in capsys.readouterr().err
+    assert main(["calls", "set", "focal_points"]) == 1
+    assert (folder / "focal_points.yaml").read_text() == before
+    assert main(["calls", "set", "focal_points", "--close"]) == 0
+    assert applications.load_call("focal_points", folder).closed
+    assert main(["calls", "set", "focal_points", "--open", "--deadline", "none", "--limit", "none"]) == 0
+    call = applications.load_call("focal_points", folder)
+    assert (call.closed, call.deadline, call.cohort_limit) == (False, None, None)
+    assert main(["calls", "list"]) == 0
+    assert "focal_points" in capsys.readouterr().out

@@ -16,10 +16,11 @@ import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from se4u.applications import STATUSES, ApplicationBook, ApplicationError, load_call
+from se4u.applications import STATUSES, ApplicationBook, ApplicationError, load_call, load_calls
 from se4u.config import REPO_DIR
 
 USERS_FILE = "hub_users.json"
@@ -82,7 +83,7 @@ def create_cohort(book: ApplicationBook, call_id: str, course: Path, users_file:
     result = CohortResult()
     taken = set(listed) | {r["learner"] for r in book.search(status="enrolled") if r["learner"]}
     to_enrol: list[tuple[int | None, dict[str, Any]]] = [(None, r) for r in enrolled]
-    places = call.cohort_limit - len(enrolled)
+    places = len(accepted) if call.cohort_limit is None else call.cohort_limit - len(enrolled)
     for row in accepted:
         if places <= 0:
             result.waiting.append(row["id"])
@@ -162,6 +163,59 @@ def _cmd_cohort(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calls_list(_args: argparse.Namespace) -> int:
+    for call in load_calls():
+        print(f"{call.id:<14} {call.title}\n{'':<14} {call.terms()}")
+    return 0
+
+
+def _when(value: str) -> datetime | None:
+    if value.lower() == "none":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date such as 2027-01-31 or "
+                                         "2027-01-31T23:59:59+00:00") from None
+    if moment.tzinfo is None:  # a bare date means the end of that day, UTC
+        moment = moment.replace(hour=23, minute=59, second=59, tzinfo=UTC) if len(value) == 10 else \
+            moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _places(value: str) -> int | None:
+    if value.lower() == "none":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of places (1 or more, or none)")
+    return int(value)
+
+
+def _cmd_calls_set(args: argparse.Namespace) -> int:
+    from se4u.applications import set_call_terms
+
+    changes: dict[str, Any] = {}
+    if args.deadline is not _KEEP:
+        changes["deadline"] = args.deadline
+    if args.limit is not _KEEP:
+        changes["cohort_limit"] = args.limit
+    if args.closed is not None:
+        changes["closed"] = args.closed
+    if not changes:
+        print("error: nothing to set: give --deadline, --limit, --close or --open")
+        return 1
+    try:
+        call = set_call_terms(args.call, **changes)
+    except ApplicationError as exc:
+        print(f"error: {exc}")
+        return 1
+    print(f"{call.id}: {call.terms()}")
+    return 0
+
+
+_KEEP: Any = object()
+
+
 def add_commands(commands: Any) -> None:
     """Register ``applications`` and ``cohort`` on the se4u command's subparsers."""
     apps = commands.add_parser("applications", help="list, accept or reject applications")
@@ -179,6 +233,19 @@ def add_commands(commands: Any) -> None:
     reject.add_argument("ids", type=int, nargs="+")
     reject.add_argument("--reason", default="")
     reject.set_defaults(run=_cmd_decide, status="rejected")
+    calls = commands.add_parser("calls", help="the calls for applications: deadlines, places, open or closed")
+    calls_sub = calls.add_subparsers(dest="calls_command", required=True)
+    listed = calls_sub.add_parser("list", help="every call with its deadline and places")
+    listed.set_defaults(run=_cmd_calls_list)
+    terms = calls_sub.add_parser("set", help="set a call's deadline or places, or close or open it")
+    terms.add_argument("call")
+    terms.add_argument("--deadline", type=_when, default=_KEEP,
+                       help="YYYY-MM-DD (end of that day, UTC), an ISO time with its zone, or none")
+    terms.add_argument("--limit", type=_places, default=_KEEP, help="number of places, or none")
+    state = terms.add_mutually_exclusive_group()
+    state.add_argument("--close", dest="closed", action="store_const", const=True, default=None)
+    state.add_argument("--open", dest="closed", action="store_const", const=False)
+    terms.set_defaults(run=_cmd_calls_set)
     cohort = commands.add_parser("cohort", help="form a cohort from accepted applications")
     csub = cohort.add_subparsers(dest="cohort_command", required=True)
     create = csub.add_parser("create", help="enrol accepted applicants in nbgrader and the hub users file")

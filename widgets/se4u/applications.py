@@ -104,11 +104,22 @@ class Call(_Strict):
     schema_version: Literal[1]
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
     title: str = Field(min_length=1)
-    deadline: AwareDatetime
+    #: None: no deadline is published; the call is open until the administrator closes it.
+    deadline: AwareDatetime | None = None
+    #: Set by the administrator (``se4u calls set ID --close``) to stop taking applications.
+    closed: bool = False
     organisation_types: list[OrganisationType] = Field(min_length=1)
     country_list: str = Field(pattern=r"^[a-z0-9_]+$")
     issues_any_of: list[Issue] = Field(default_factory=list)
-    cohort_limit: int = Field(gt=0)
+    #: None: the call sets no limit on the number of places.
+    cohort_limit: int | None = Field(default=None, gt=0)
+
+    def terms(self) -> str:
+        """The deadline and the places, as an applicant reads them."""
+        when = (f"Deadline: {self.deadline:%d %B %Y, %H:%M} UTC" if self.deadline else
+                "No deadline is set: applications are taken until the course team closes the call")
+        places = f"{self.cohort_limit} places" if self.cohort_limit else "no fixed number of places"
+        return "This call is closed." if self.closed else f"{when} · {places}."
 
     @property
     def countries(self) -> list[str]:
@@ -147,8 +158,9 @@ def load_country_list(name: str, folder: Path = DATA_DIR) -> CountryList:
         raise _invalid(path, exc) from None
 
 
-def load_call(call_id: str, folder: Path = CALLS_DIR) -> Call:
-    """The call ``data/calls/<call_id>.yaml``, validated (its country list too)."""
+def load_call(call_id: str, folder: Path | None = None) -> Call:
+    """The call ``data/calls/<call_id>.yaml`` (or in ``folder``), validated (its country list too)."""
+    folder = folder or CALLS_DIR
     path = folder / f"{call_id}.yaml"
     if not re.fullmatch(r"[a-z0-9_-]+", call_id) or not path.is_file():
         known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "none"
@@ -163,9 +175,47 @@ def load_call(call_id: str, folder: Path = CALLS_DIR) -> Call:
     return call
 
 
-def load_calls(folder: Path = CALLS_DIR) -> list[Call]:
-    """Every call, sorted by deadline."""
-    return sorted((load_call(p.stem, folder) for p in folder.glob("*.yaml")), key=lambda c: c.deadline)
+def load_calls(folder: Path | None = None) -> list[Call]:
+    """Every call: those with a deadline first, soonest first, then the open-ended ones by name."""
+    folder = folder or CALLS_DIR
+    calls = [load_call(p.stem, folder) for p in folder.glob("*.yaml")]
+    latest = datetime.max.replace(tzinfo=UTC)
+    return sorted(calls, key=lambda c: (c.deadline is None, c.deadline or latest, c.id))
+
+
+_UNCHANGED: Any = object()
+
+
+def set_call_terms(call_id: str, *, deadline: datetime | None = _UNCHANGED,
+                   cohort_limit: int | None = _UNCHANGED, closed: bool = _UNCHANGED,
+                   folder: Path | None = None) -> Call:
+    """Set a call's deadline, number of places or closed state in its file (comments kept); the new call.
+
+    The file is replaced only once the new version validates, so a bad value changes nothing.
+    """
+    folder = folder or CALLS_DIR
+    path = folder / f"{load_call(call_id, folder).id}.yaml"
+    text = path.read_text(encoding="utf-8")
+    updates = {"deadline": deadline, "cohort_limit": cohort_limit, "closed": closed}
+    for key, value in updates.items():
+        if value is _UNCHANGED:
+            continue
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ApplicationError(f"the {key} needs a time zone, e.g. 2027-01-31T23:59:59+00:00")
+        shown = ("null" if value is None else str(value).lower() if isinstance(value, bool)
+                 else value.isoformat() if isinstance(value, datetime) else str(value))
+        line = f"{key}: {shown}"
+        text, found = re.subn(rf"(?m)^{key}:.*$", line, text)
+        if not found:
+            text = text.rstrip("\n") + f"\n{line}\n"
+    try:
+        call = Call.model_validate(yaml.safe_load(text))
+    except ValidationError as exc:
+        raise _invalid(path, exc) from None
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return call
 
 
 # ==================================================================================================
@@ -196,7 +246,7 @@ class ApplicationForm(BaseModel):
 class Reason:
     """Why an application is not eligible: a rule's code and a sentence for the applicant."""
 
-    rule: Literal["organisation_type", "country", "issues", "deadline", "cohort_full"]
+    rule: Literal["organisation_type", "country", "issues", "closed", "deadline", "cohort_full"]
     message: str
 
 
@@ -208,10 +258,12 @@ def check_eligibility(call: Call, form: ApplicationForm, *, now: datetime | None
     """
     now = now or datetime.now(UTC)
     reasons = []
-    if now > call.deadline:
+    if call.closed:
+        reasons.append(Reason("closed", "This call is closed: the course team no longer takes applications."))
+    if call.deadline is not None and now > call.deadline:
         reasons.append(Reason("deadline", f"The deadline of this call was "
                                           f"{call.deadline:%d %B %Y, %H:%M} UTC; applications are closed."))
-    if admitted >= call.cohort_limit:
+    if call.cohort_limit is not None and admitted >= call.cohort_limit:
         reasons.append(Reason("cohort_full", f"The cohort is full: all {call.cohort_limit} places of this "
                                              "call are taken."))
     if form.organisation_type not in call.organisation_types:
@@ -397,8 +449,7 @@ def application_form(call_id: str | None = None) -> Any:
 
     def show_deadline(_change: Any = None) -> None:
         chosen = next(c for c in calls if c.id == call.value)
-        deadline.value = (f"<p>Deadline: {chosen.deadline:%d %B %Y, %H:%M} UTC · "
-                          f"{chosen.cohort_limit} places.</p>")
+        deadline.value = f"<p>{html.escape(chosen.terms())}</p>"
 
     def on_send(_button: Any) -> None:
         chosen = next(c for c in calls if c.id == call.value)
