@@ -37,6 +37,8 @@ pytestmark = [
 ]
 
 LEARNER_A, LEARNER_B, INSTRUCTOR = "se4ut-learner-a", "se4ut-learner-b", "se4ut-instructor"
+#: The learner name `se4u cohort create` derives from the e-mail address se4utenrolled@example.org.
+ENROLLED = "se4utenrolled"
 THREAD = next(key for key in forum_threads(REPO_DIR / "notebooks" / "banks") if key.startswith("module2/"))
 
 
@@ -48,13 +50,14 @@ def hub() -> Iterator:
     state = Path(tempfile.mkdtemp(prefix="se4u-hub-test-"))
     state.chmod(0o711)
     running = LocalHub(state, learners=[LEARNER_A, LEARNER_B], instructors=[INSTRUCTOR],
-                       admin_token=secrets.token_hex(24), reset_passwords=True)
+                       admin_token=secrets.token_hex(24), reset_passwords=True,
+                       users_file=state / "course" / "hub_users.json")
     try:
         running.start(timeout=90)
         yield running
     finally:
         running.stop()
-        remove_accounts([LEARNER_A, LEARNER_B, INSTRUCTOR])
+        remove_accounts([LEARNER_A, LEARNER_B, INSTRUCTOR, ENROLLED])
         shutil.rmtree(state, ignore_errors=True)
 
 
@@ -154,6 +157,47 @@ def test_a_learner_lands_on_the_course_home_in_their_own_server(hub, browser) ->
     course = Path(entry.pw_dir) / COURSE_FOLDER
     assert (course / "module1.ipynb").stat().st_uid == entry.pw_uid
     assert not (course / "instructor.ipynb").exists() and not (course / "apply.ipynb").exists()
+
+
+def test_an_applicant_enrolled_while_the_hub_runs_signs_in_at_once(hub, browser) -> None:
+    """Does one `se4u cohort create --accounts` make an accepted applicant an nbgrader student and a hub
+    user who can sign in, without restarting the hub, and a second run create nobody twice?"""
+    from nbgrader.api import Gradebook
+
+    from se4u.applications import ApplicationBook, ApplicationForm, load_call
+
+    course = hub.users_file.parent
+    course.mkdir(exist_ok=True)
+    shutil.copy(REPO_DIR / "nbgrader_config.py", course / "nbgrader_config.py")
+    env = dict(os.environ, SE4U_APPLICATIONS=f"sqlite:///{course / 'applications.sqlite'}")
+    book = ApplicationBook(env["SE4U_APPLICATIONS"])
+    form = ApplicationForm(name="Enrolled Person", organisation="Observatory", organisation_type="cso",
+                           country="Algeria", email=f"{ENROLLED}@example.org")
+    app_id, reasons = book.submit(load_call("focal_points"), form)
+    assert reasons == []
+    book.decide(app_id, "accepted")
+    book.close()
+    command = [sys.executable, "-m", "se4u.cli", "cohort", "create", "--call", "focal_points",
+               "--course", str(course), "--accounts", "--hub-state", str(hub.state)]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    password = next(line.split()[1] for line in first.stdout.splitlines() if line.strip().startswith(ENROLLED))
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert [s.id for s in gb.students] == [ENROLLED]
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert "created 0 learner(s)" in again.stdout and "hub accounts: 0 new" in again.stdout, again.stdout
+
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{hub.base}/hub/login?next={quote(FORUM)}")
+        page.fill("#username_input", ENROLLED)
+        page.fill("#password_input", password)
+        page.click("#login_submit")
+        page.wait_for_url(f"**{FORUM}*")
+        assert f"Signed in as {ENROLLED}" in page.inner_text("header")
+    finally:
+        context.close()
 
 
 def _as_user(name: str, code: str) -> subprocess.CompletedProcess[str]:

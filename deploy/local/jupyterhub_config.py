@@ -35,9 +35,11 @@ c.JupyterHub.cleanup_servers = True
 c.JupyterHub.cleanup_proxy = True
 
 # --- who may sign in --------------------------------------------------------------------------------
-c.JupyterHub.authenticator_class = "pam"
+c.JupyterHub.authenticator_class = "se4u.service.authenticator.CohortAuthenticator"
 c.PAMAuthenticator.open_sessions = False
 c.Authenticator.allowed_users = set(learners + instructors)
+# learners enrolled by `se4u cohort create` while the hub runs may sign in at once
+c.CohortAuthenticator.users_file = env.get("SE4U_HUB_USERS_FILE", "")
 c.JupyterHub.load_groups = {
     "instructors": {"users": instructors},
     "learners": {"users": learners},

@@ -157,6 +157,19 @@ def _cmd_cohort(args: argparse.Namespace) -> int:
         return 1
     print(f"created {len(result.created)} learner(s): {', '.join(result.created) or '-'}")
     print(f"already enrolled: {len(result.existing)}")
+    if args.accounts:
+        from se4u.service.commands import hub_state
+        from se4u.service.hub import PASSWORDS_FILE, HubError, ensure_accounts
+
+        passwords = Path(args.hub_state or hub_state()) / PASSWORDS_FILE
+        try:
+            new = ensure_accounts([*result.created, *result.existing], [], passwords)
+        except HubError as exc:
+            print(f"error: {exc}")
+            return 1
+        print(f"hub accounts: {len(new)} new (passwords shown once; also kept in {passwords}, mode 0600)")
+        for name, password in new.items():
+            print(f"  {name:<16} {password}")
     if result.waiting:
         print(f"cohort full: {len(result.waiting)} accepted application(s) wait for a place: "
               f"{', '.join(map(str, result.waiting))}")
@@ -252,4 +265,8 @@ def add_commands(commands: Any) -> None:
     create.add_argument("--call", required=True)
     create.add_argument("--course", help="the course folder (default: here, or the repository)")
     create.add_argument("--users-file", help=f"the hub users file (default: {USERS_FILE} in the course)")
+    create.add_argument("--accounts", action="store_true",
+                        help="also create the learners' system accounts for the local hub (as root); "
+                             "they may sign in at once")
+    create.add_argument("--hub-state", help="the local hub's state folder (where passwords are kept)")
     create.set_defaults(run=_cmd_cohort)

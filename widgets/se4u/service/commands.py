@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _default_state() -> Path:
+def hub_state() -> Path:
     """Where the hub keeps its state: /srv/se4u/hub as root (learners' servers must pass through it to
     the exchange and their Jupyter config, which a folder in /root would forbid), else the user's data."""
     if os.geteuid() == 0:
@@ -52,8 +52,8 @@ def run_hub(*, state: Path | None = None, port: int = 8000, ip: str = "127.0.0.1
     except ApplicationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    hub = LocalHub(state or _default_state(), learners=learners, port=port, service_db=service_db, ip=ip,
-                   reset_passwords=reset_passwords)
+    hub = LocalHub(state or hub_state(), learners=learners, port=port, service_db=service_db, ip=ip,
+                   reset_passwords=reset_passwords, users_file=users_file)
     try:
         hub.start()
     except (HubError, subprocess.CalledProcessError, OSError) as exc:
@@ -121,7 +121,7 @@ def add_commands(commands: Any) -> None:
     """Register ``hub`` and ``service`` on the ``se4u`` command's subparsers."""
     hub = commands.add_parser("hub", help="run a local JupyterHub for a cohort (as root: creates the "
                                           "cohort's accounts, or demo learner1..3, and instructor1)")
-    hub.add_argument("--state", default=str(_default_state()), help="the hub's state folder")
+    hub.add_argument("--state", default=str(hub_state()), help="the hub's state folder")
     hub.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: loopback only)")
     hub.add_argument("--port", type=int, default=8000)
     hub.add_argument("--service-db", default=None,

@@ -40,6 +40,8 @@ NOT_ON_HUB, INSTRUCTORS_ONLY = ("apply.ipynb",), ("instructor.ipynb",)
 #: An instructor's nbgrader course (source/ with the hidden keys), where their formgrader works.
 GRADING_FOLDER = "se4u-grading"
 MANIFEST = ".se4u-installed.json"
+#: In the hub's state folder: the passwords given to new accounts (mode 0600), the only copy.
+PASSWORDS_FILE = "demo-passwords.txt"
 
 
 class HubError(Exception):
@@ -196,11 +198,13 @@ class LocalHub:
     def __init__(self, state_dir: Path, *, learners: Sequence[str] = DEMO_LEARNERS,
                  instructors: Sequence[str] = DEMO_INSTRUCTORS, port: int | None = None,
                  service_db: str | None = None, admin_token: str | None = None,
-                 create_accounts: bool = True, reset_passwords: bool = False, ip: str = "127.0.0.1") -> None:
+                 create_accounts: bool = True, reset_passwords: bool = False, ip: str = "127.0.0.1",
+                 users_file: Path | None = None) -> None:
         self.state = Path(state_dir).resolve()
         self.learners = list(learners)
         self.instructors = list(instructors)
         self.ip = ip
+        self.users_file = Path(users_file).resolve() if users_file else None
         self.port = port or _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.service_url = f"{self.base}/services/se4u/"
@@ -208,7 +212,7 @@ class LocalHub:
         self.admin_token = admin_token
         self.create_accounts = create_accounts
         self.reset_passwords = reset_passwords
-        self.passwords_file = self.state / "demo-passwords.txt"
+        self.passwords_file = self.state / PASSWORDS_FILE
         self.exchange = self.state / "exchange"
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[str] | None = None
@@ -274,6 +278,7 @@ class LocalHub:
             "SE4U_HUB_INSTRUCTORS": ",".join(self.instructors),
             "SE4U_PROXY": str(PROXY),
             "SE4U_PYTHON": sys.executable,
+            "SE4U_HUB_USERS_FILE": str(self.users_file or ""),
         })
         if self.admin_token:
             env["SE4U_HUB_ADMIN_TOKEN"] = self.admin_token
