@@ -181,7 +181,8 @@ def test_an_applicant_enrolled_while_the_hub_runs_signs_in_at_once(hub, browser)
                "--course", str(course), "--accounts", "--hub-state", str(hub.state)]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stdout + first.stderr
-    password = next(line.split()[1] for line in first.stdout.splitlines() if line.strip().startswith(ENROLLED))
+    password = next(line.split()[1] for line in first.stdout.splitlines()
+                    if line.strip().startswith(ENROLLED))
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert [s.id for s in gb.students] == [ENROLLED]
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
