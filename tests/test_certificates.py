@@ -188,12 +188,51 @@ def test_progress_page_links_the_certificate_only_when_everything_is_met(registe
     assert "Download your e-certificate" not in progress_html([], "self_paced", certificate_url="amina.pdf")
     all_met = {"readings": True, "self_assessment": True, "forum": True, "essays": True}
     page = progress_html([], "self_paced", status=all_met, certificate_url="amina.pdf")
-    assert "<a href='amina.pdf' download>Download your e-certificate (PDF)</a>" in page
+    assert "<a href='amina.pdf'>Download your e-certificate (PDF)</a>" in page
     certify(register, cohort="self_paced")
     monkeypatch.setenv("SE4U_LEARNER", "amina")
     assert "Download your e-certificate" in learner_progress_html([], "amina", "self_paced", register)
     monkeypatch.setenv("SE4U_LEARNER", "bola")
     assert "Download your e-certificate" not in learner_progress_html([], "amina", "self_paced", register)
+
+
+def test_a_learner_downloads_their_own_pdf_from_the_progress_page(register, monkeypatch, tmp_path):
+    """On one learner's computer, is the link the learner's own PDF (name and code inside), and none
+    for anyone else?"""
+    cert = certify(register, cohort="self_paced")
+    monkeypatch.setenv("SE4U_LEARNER", "amina")
+    page = learner_progress_html([], "amina", "self_paced", register)
+    link = re.search(r"<a href='data:application/pdf;base64,([A-Za-z0-9+/=]+)' "
+                     r"download='se4u-certificate.pdf'>", page)
+    assert link, page[-400:]
+    pdf = tmp_path / "downloaded.pdf"
+    pdf.write_bytes(base64.b64decode(link.group(1)))
+    text = "".join(sheet.extract_text() for sheet in PdfReader(pdf).pages)
+    assert "Amina Diallo" in text and cert.code in text
+    monkeypatch.setenv("SE4U_LEARNER", "bola")
+    assert "data:application/pdf" not in learner_progress_html([], "amina", "self_paced", register)
+
+
+def test_a_revoked_certificate_fails_verification_and_is_not_offered(register, monkeypatch, capsys):
+    """Once revoked, is the code refused with the date and reason, the download gone, and a new one
+    issued on request?"""
+    from se4u.certificates import revoke
+
+    cert = certify(register, cohort="self_paced")
+    with pytest.raises(CertificateError, match="say why"):
+        revoke(cert.code, "  ", register, KEY)
+    with pytest.raises(CertificateError, match="does not match"):
+        revoke(cert.code[:-1] + ("A" if cert.code[-1] != "A" else "B"), "typo", register, KEY)
+    assert revoke(cert.code, "issued under a <b>wrong</b> name", register, KEY) == cert
+    result = verify(cert.code, register, KEY)
+    assert not result.valid and "revoked on" in result.reason and "wrong" in result.reason
+    assert "&lt;b&gt;wrong" in verification_page(result)
+    with pytest.raises(CertificateError, match="revoked already"):
+        revoke(cert.code, "again", register, KEY)
+    monkeypatch.setenv("SE4U_LEARNER", "amina")
+    assert "Download your e-certificate" not in learner_progress_html([], "amina", "self_paced", register)
+    fresh = certify(register, cohort="self_paced")
+    assert fresh.code != cert.code and verify(fresh.code, register, KEY).valid
 
 
 def test_verification_page_escapes_everything(register):

@@ -201,6 +201,51 @@ def test_an_applicant_enrolled_while_the_hub_runs_signs_in_at_once(hub, browser)
         context.close()
 
 
+def test_a_learner_downloads_their_certificate_from_my_progress(hub, browser, tmp_path: Path) -> None:
+    """When the instructor issues A's certificate through the service, does A's progress page link it,
+    the PDF carry A's name and a code the public page verifies, and B get no access to it?"""
+    from pypdf import PdfReader
+
+    from se4u.service.hub import unreachable_for_learners
+
+    blocked = unreachable_for_learners(Path(sys.executable))
+    if blocked is not None:
+        pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
+    token = hub.user_token(INSTRUCTOR)
+    body = {"certificates": [{"learner": LEARNER_A, "name": "Learner A. Example", "cohort": "self_paced",
+                              "requirements": ["All reading assignments completed"]}]}
+    request = urllib.request.Request(hub.service_url + "api/certificates", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Authorization": f"token {token}",
+                                                             "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        code = json.loads(answer.read())["certificates"][0]["code"]
+
+    context, page = sign_in(browser, hub, LEARNER_A, target=None)
+    try:
+        page.wait_for_url("**/home.ipynb", timeout=120_000)
+        page.goto(page.url.replace("home.ipynb", "progress.ipynb"))
+        link = page.locator("a", has_text="Download your e-certificate")
+        link.wait_for(timeout=90_000)
+        with page.expect_download() as download:
+            link.click()
+        saved = tmp_path / "mine.pdf"
+        download.value.save_as(saved)
+        text = "".join(sheet.extract_text() for sheet in PdfReader(saved).pages)
+        assert "Learner A. Example" in text and code in text
+    finally:
+        context.close()
+        hub.api("DELETE", f"users/{LEARNER_A}/server")
+    with urllib.request.urlopen(f"{hub.service_url}verify?code={quote(code)}", timeout=30) as answer:
+        assert "Valid certificate" in answer.read().decode()
+    context_b, page_b = sign_in(browser, hub, LEARNER_B)
+    try:
+        refused = page_b.goto(f"{hub.service_url}certificate?learner={LEARNER_A}")
+        assert refused.status == 403
+        assert "Learner A. Example" not in page_b.content()
+    finally:
+        context_b.close()
+
+
 def _as_user(name: str, code: str) -> subprocess.CompletedProcess[str]:
     entry = pwd.getpwnam(name)
     env = {"HOME": entry.pw_dir, "PATH": "/usr/bin:/bin"}

@@ -266,3 +266,94 @@ def test_forms_need_the_xsrf_token(service: ServiceThread) -> None:
         assert done.status_code == 302
         assert "notice=posted" in done.headers["location"]
         assert "from the form" in c.get(f"forum/{THREAD}").text
+
+
+# --- certificates through the service ---------------------------------------------------------------
+@pytest.fixture
+def certificate_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServiceThread]:
+    """The service with a signing key of its own (in a private config folder) and its own register."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "service-config"))
+    for name in ("SE4U_CERT_KEY", "SE4U_CERT_REGISTER", "SE4U_VERIFY_URL"):
+        monkeypatch.delenv(name, raising=False)
+    db = CourseDB(str(tmp_path / "service.sqlite"))
+    server = ServiceThread(course_with(db, USERS), cookie_secret=b"s" * 32)
+    yield server
+    server.stop()
+    db.close()
+
+
+def issue_through(service: ServiceThread, token: str, *learners: tuple[str, str]) -> httpx.Response:
+    body = {"certificates": [{"learner": who, "name": name, "cohort": "self_paced",
+                              "requirements": ["All readings completed"]} for who, name in learners]}
+    with client(service, token) as c:
+        return c.post("api/certificates", json=body)
+
+
+def test_only_instructors_issue_certificates_and_a_learner_sees_only_their_own(certificate_service):
+    """Is issuing refused to learners, and may a learner read their own certificate but not another's?"""
+    assert issue_through(certificate_service, "tok-ana", ("ana", "Ana A")).status_code == 403
+    issued = issue_through(certificate_service, "tok-ines", ("ana", "Ana A"), ("ben", "Ben <b>B</b>"))
+    assert issued.status_code == 200, issued.text
+    codes = {c["learner"]: c["code"] for c in issued.json()["certificates"]}
+    again = issue_through(certificate_service, "tok-ines", ("ana", "Ana A")).json()["certificates"]
+    assert again[0]["code"] == codes["ana"]  # issuing twice gives the same certificate
+    with client(certificate_service, "tok-ana") as c:
+        mine = c.get("api/certificate")
+        assert mine.status_code == 200 and mine.json()["code"] == codes["ana"]
+        assert c.get("api/certificate", params={"learner": "ben"}).status_code == 403
+    with client(certificate_service, "tok-ines") as c:
+        assert c.get("api/certificate", params={"learner": "ben"}).json()["code"] == codes["ben"]
+        assert c.get("api/certificate").status_code == 404  # the instructor has none
+    with client(certificate_service) as c:
+        assert c.get("api/certificate").status_code == 403
+
+
+def test_a_learner_downloads_their_own_certificate_pdf_and_no_one_elses(certificate_service, tmp_path):
+    """Is the PDF download the caller's own (name and code inside), and refused for another learner?"""
+    from pypdf import PdfReader
+
+    issued = issue_through(certificate_service, "tok-ines", ("ana", "Ana Alvarez")).json()["certificates"]
+    with client(certificate_service, "tok-ana") as c:
+        pdf = c.get("certificate")
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert "attachment" in pdf.headers["content-disposition"]
+        (tmp_path / "mine.pdf").write_bytes(pdf.content)
+        text = "".join(page.extract_text() for page in PdfReader(tmp_path / "mine.pdf").pages)
+        assert "Ana Alvarez" in text and issued[0]["code"] in text
+        assert c.get("certificate", params={"learner": "ben"}).status_code == 403
+    with client(certificate_service, "tok-ben") as c:
+        refused = c.get("certificate")
+        assert refused.status_code == 404 and "every requirement must be met" in refused.text
+        assert "Ana Alvarez" not in refused.text
+
+
+def test_an_instructor_revokes_a_certificate_and_its_code_stops_verifying(certificate_service):
+    """After revocation, does /verify refuse the code with the reason, and the learner lose the download?"""
+    code = issue_through(certificate_service, "tok-ines", ("ana", "Ana A")).json()["certificates"][0]["code"]
+    with client(certificate_service) as c:
+        assert c.get("verify", params={"code": code}).status_code == 200
+    with client(certificate_service, "tok-ana") as c:
+        assert c.post("api/certificates/revocations", json={"code": code, "reason": "x"}).status_code == 403
+    with client(certificate_service, "tok-ines") as c:
+        assert c.post("api/certificates/revocations", json={"code": code}).status_code == 400
+        done = c.post("api/certificates/revocations",
+                      json={"code": code, "reason": "issued before the <em>essay</em> was graded"})
+        assert done.status_code == 200, done.text
+    with client(certificate_service) as c:
+        page = c.get("verify", params={"code": code})
+        assert page.status_code == 404 and "revoked on" in page.text and "&lt;em&gt;essay" in page.text
+    with client(certificate_service, "tok-ana") as c:
+        assert c.get("api/certificate").status_code == 404
+        assert c.get("certificate").status_code == 404
+
+
+@pytest.mark.parametrize("body", [None, {}, {"certificates": []}, {"certificates": [{"learner": "ana"}]},
+                                  {"certificates": [{"learner": "ana", "name": " ", "cohort": "self_paced"}]},
+                                  {"certificates": [{"learner": "ana", "name": "A", "cohort": "self_paced",
+                                                     "issued": "25/03/2025"}]}])
+def test_bad_certificate_requests_get_a_message(certificate_service, body):
+    """Does a malformed issue request get a 400 with a message, and nothing registered?"""
+    with client(certificate_service, "tok-ines") as c:
+        answer = c.post("api/certificates", json=body)
+        assert answer.status_code == 400 and answer.json()["error"]
+        assert c.get("api/certificate", params={"learner": "ana"}).status_code == 404

@@ -83,6 +83,9 @@ c.JupyterHub.services = [
         "environment": {
             "SE4U_SERVICE_DB": env["SE4U_SERVICE_DB"],
             "SE4U_INSTRUCTORS_GROUP": "instructors",
+            # the certificate signing key is made on first use in the service's private folder
+            "XDG_CONFIG_HOME": f"{state}/service",
+            "SE4U_VERIFY_URL": env.get("SE4U_VERIFY_URL") or f"{public_url}/services/se4u/verify",
             "PYTHONUNBUFFERED": "1",
             **({"SE4U_BANKS": env["SE4U_BANKS"]} if env.get("SE4U_BANKS") else {}),
         },

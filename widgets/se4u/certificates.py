@@ -54,6 +54,14 @@ register = Table(
     Column("code", String(40), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+#: A revoked certificate stays in the register (its code still names it) and fails verification.
+revocations = Table(
+    "certificate_revocations",
+    metadata,
+    Column("serial", String(16), primary_key=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+)
 
 
 class CertificateError(CompletionError):
@@ -174,11 +182,29 @@ class Register:
         return _certificate(row) if row else None
 
     def of_learner(self, learner: str) -> Certificate | None:
-        """The learner's latest certificate, or None."""
+        """The learner's latest certificate that is not revoked, or None."""
+        revoked = select(revocations.c.serial)
         with self.engine.connect() as conn:
-            row = conn.execute(select(register).where(register.c.learner == learner)
+            row = conn.execute(select(register).where(register.c.learner == learner,
+                                                      register.c.serial.not_in(revoked))
                                .order_by(register.c.created_at.desc())).first()
         return _certificate(row) if row else None
+
+    def revoke(self, serial: str, reason: str) -> bool:
+        """Revoke a certificate; False if it was revoked already (the first reason is kept)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(revocations.insert().values(serial=serial, revoked_at=datetime.now(UTC),
+                                                         reason=reason))
+        except IntegrityError:
+            return False
+        return True
+
+    def revocation(self, serial: str) -> tuple[datetime, str] | None:
+        """When and why a certificate was revoked, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(revocations).where(revocations.c.serial == serial)).first()
+        return (row.revoked_at, row.reason) if row else None
 
     def close(self) -> None:
         """Release the database connections."""
@@ -200,23 +226,46 @@ def issue(completion: Completion, name: str, reg: Register, key: bytes, *,
     if not completion.complete:
         raise CertificateError(f"{completion.learner} has not met every requirement: "
                                + "; ".join(m.text for m in completion.missing))
+    return issue_for(completion.learner, name, completion.cohort, completion.met_labels(), reg, key,
+                     issued=issued, course=course)
+
+
+def issue_for(learner: str, name: str, cohort: str, requirements: list[str], reg: Register, key: bytes, *,
+              issued: date | None = None, course: Course | None = None) -> Certificate:
+    """Sign and register a certificate for a learner whose completion was checked by the caller.
+
+    The learner's current certificate is returned instead when its name, cohort and course match.
+    """
     course = course or load_course()
-    existing = reg.of_learner(completion.learner)
-    if existing and existing.name == name and existing.cohort == completion.cohort \
-            and existing.course == course.title:
+    if not learner.strip() or not name.strip():
+        raise CertificateError("a certificate needs the learner's id and name")
+    existing = reg.of_learner(learner)
+    if existing and existing.name == name and existing.cohort == cohort and existing.course == course.title:
         return existing
     day = (issued or date.today()).isoformat()
     for _ in range(5):
         serial = secrets.token_bytes(SERIAL_BYTES).hex()
-        code = make_code(key, serial, completion.learner, name, course.title, day, completion.cohort)
-        cert = Certificate(serial, completion.learner, name, course.title, day, completion.cohort,
-                           tuple(completion.met_labels()), code)
+        code = make_code(key, serial, learner, name, course.title, day, cohort)
+        cert = Certificate(serial, learner, name, course.title, day, cohort, tuple(requirements), code)
         try:
             reg.add(cert)
         except IntegrityError:
             continue  # the same random serial twice: draw another
         return cert
     raise CertificateError("could not draw a fresh certificate serial")
+
+
+def revoke(code: str, reason: str, reg: Register, key: bytes) -> Certificate:
+    """Revoke the genuine certificate with this code (the reason is shown to whoever checks it)."""
+    reason = " ".join(reason.split())[:500]
+    if not reason:
+        raise CertificateError("say why the certificate is revoked (--reason)")
+    result = verify(code, reg, key, check_revocation=False)
+    if not result.valid or result.certificate is None:
+        raise CertificateError(f"{code}: {result.reason}")
+    if not reg.revoke(result.certificate.serial, reason):
+        raise CertificateError(f"{code}: this certificate was revoked already")
+    return result.certificate
 
 
 @dataclass(frozen=True)
@@ -229,8 +278,9 @@ class Verification:
     reason: str = ""
 
 
-def verify(code: str, reg: Register, key: bytes, learner: str | None = None) -> Verification:
-    """Whether a code is genuine (and, if learner is given, that it is that learner's)."""
+def verify(code: str, reg: Register, key: bytes, learner: str | None = None, *,
+           check_revocation: bool = True) -> Verification:
+    """Whether a code is genuine and not revoked (and, if learner is given, that it is that learner's)."""
     parts = split_code(code)
     if parts is None:
         return Verification(False, code, reason="this is not a certificate code (24 letters and digits)")
@@ -243,6 +293,10 @@ def verify(code: str, reg: Register, key: bytes, learner: str | None = None) -> 
         return Verification(False, code, reason="the code does not match the certificate it names")
     if learner is not None and not hmac.compare_digest(cert.learner.encode(), learner.encode()):
         return Verification(False, code, reason="the code belongs to another learner")
+    revoked = reg.revocation(cert.serial) if check_revocation else None
+    if revoked is not None:
+        when, why = revoked
+        return Verification(False, code, reason=f"this certificate was revoked on {when:%d %B %Y} ({why})")
     return Verification(True, code, cert)
 
 
@@ -367,6 +421,15 @@ def render_pdf(cert: Certificate, path: Path, *, course: Course | None = None,
     return path
 
 
+def pdf_bytes(cert: Certificate, *, course: Course | None = None, verify_base: str | None = None) -> bytes:
+    """The certificate's PDF as bytes (for a download served or embedded in a page)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="se4u-cert-") as folder:
+        return render_pdf(cert, Path(folder) / "certificate.pdf", course=course,
+                          verify_base=verify_base).read_bytes()
+
+
 def certificate_file(directory: Path, learner: str) -> Path:
     """Where a learner's certificate is written (the id made safe as a file name)."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", learner).lstrip(".") or "learner"
@@ -394,13 +457,20 @@ def certificate_for(learner: str, reg: Register, directory: Path, *, course: Cou
 
 def learner_progress_html(parts: list[Any], learner: str, cohort: str, reg: Register,
                           certificate_url: str = "") -> str:
-    """The progress page with the certificate link when this learner (and only they) has one."""
+    """The progress page with the certificate link when this learner (and only they) has one.
+
+    Without ``certificate_url`` (one learner's own computer) the PDF itself is the link, embedded in
+    the page, so no server route is needed and nobody else's certificate can be asked for.
+    """
+    import base64
+
     from se4u.progress import progress_html
 
     who = requesting_learner()
     cert = reg.of_learner(learner) if who == learner else None
     if cert is None:
         return progress_html(parts, cohort)
+    if not certificate_url:
+        certificate_url = "data:application/pdf;base64," + base64.b64encode(pdf_bytes(cert)).decode("ascii")
     status = dict.fromkeys((r.id for r in load_course().requirements_for(cohort)), True)
-    return progress_html(parts, cohort, status=status,
-                         certificate_url=certificate_url or certificate_file(Path(), learner).name)
+    return progress_html(parts, cohort, status=status, certificate_url=certificate_url)

@@ -107,10 +107,44 @@ def _completion_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _through_service(path: str, body: Any) -> Any:
+    """Ask the course service (on a hub it holds the signing key and the register)."""
+    from se4u.certificates import CertificateError
+    from se4u.records import ServiceUnavailableError, service_request
+
+    try:
+        status, answer = service_request("POST", path, body, timeout=60)
+    except ServiceUnavailableError as exc:
+        raise CertificateError(str(exc)) from None
+    if status != 200:
+        raise CertificateError(f"the course service refused: {(answer or {}).get('error', status)}")
+    return answer
+
+
+def _certificates_issue_on_hub(completions: list[Any], names: dict[str, str], day: date | None) -> int:
+    ready = [c for c in completions if c.complete]
+    for completion in completions:
+        if not completion.complete:
+            print(f"not issued: {completion.learner} — " + "; ".join(m.text for m in completion.missing))
+    if ready:
+        body = {"certificates": [{"learner": c.learner, "name": names[c.learner], "cohort": c.cohort,
+                                  "requirements": c.met_labels(), "issued": day.isoformat() if day else None}
+                                 for c in ready]}
+        for cert in _through_service("api/certificates", body)["certificates"]:
+            print(f"issued: {cert['learner']} ({cert['name']}) {cert['code']} → the learner downloads it "
+                  "from My progress")
+    print(f"{len(ready)} of {len(completions)} learners have a certificate")
+    return 0
+
+
 def _certificates_issue(args: argparse.Namespace) -> int:
     from se4u.certificates import Register, certificate_file, issue, load_key, render_pdf
+    from se4u.records import service_target
 
     _rules, roster, completions, url = _cohort(args)
+    if service_target() is not None and not args.local:
+        return _certificates_issue_on_hub(completions, {lr.id: lr.name for lr in roster},
+                                          date.fromisoformat(args.date) if args.date else None)
     key = load_key()
     names = {lr.id: lr.name for lr in roster}
     day = date.fromisoformat(args.date) if args.date else None
@@ -147,6 +181,24 @@ def _certificates_verify(args: argparse.Namespace) -> int:
         return 0
     print(f"invalid: {result.reason}")
     return 1
+
+
+def _certificates_revoke(args: argparse.Namespace) -> int:
+    from se4u.certificates import Register, load_key, revoke
+    from se4u.records import service_target
+
+    if service_target() is not None and not args.local:
+        done = _through_service("api/certificates/revocations", {"code": args.code, "reason": args.reason})
+        print(f"revoked: {done['revoked']} of {done['learner']}; the verification page now says so")
+        return 0
+    reg = Register(_store_url(args))
+    try:
+        cert = revoke(args.code, args.reason, reg, load_key(create=False))
+    finally:
+        reg.close()
+    print(f"revoked: {cert.code} of {cert.name} ({cert.learner}), issued {cert.issued}; "
+          "the verification page now says so")
+    return 0
 
 
 def _guarded(run: Any) -> Any:
@@ -200,9 +252,17 @@ def add_commands(commands: Any) -> None:
     _cohort_options(iss)
     iss.add_argument("--out", default="certificates", help="the folder for the PDFs")
     iss.add_argument("--date", help="the date of issue, YYYY-MM-DD (default: today)")
+    iss.add_argument("--local", action="store_true",
+                     help="sign here even on a hub (default there: the course service signs and serves)")
     iss.add_argument("--verify-url", help="the verification page (default: $SE4U_VERIFY_URL)")
     iss.set_defaults(run=_guarded(_certificates_issue))
     ver = sub.add_parser("verify", help="check a certificate's verification code")
     ver.add_argument("code")
     _common(ver, roster=False)
     ver.set_defaults(run=_guarded(_certificates_verify))
+    rev = sub.add_parser("revoke", help="revoke a certificate: its code stops verifying")
+    rev.add_argument("code")
+    rev.add_argument("--reason", required=True, help="why (shown to whoever checks the code)")
+    rev.add_argument("--local", action="store_true", help="revoke in the local register even on a hub")
+    _common(rev, roster=False)
+    rev.set_defaults(run=_guarded(_certificates_revoke))

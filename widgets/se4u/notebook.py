@@ -168,18 +168,44 @@ def course_home() -> HTML:
 
 
 def my_progress(cohort: str = "self_paced") -> HTML:
-    """The learner's progress per module and per requirement, with their own certificate once issued."""
+    """The learner's progress per module and per requirement, with their own certificate once issued.
+
+    On a hub the course service holds the certificates: the page asks it (as this learner) and links
+    its download; on one learner's computer the local register's PDF is embedded in the page.
+    """
     from se4u.certificates import CertificateError, Register, learner_progress_html
+    from se4u.progress import progress_html
 
     try:
         parts = _learner_progress()
         settings = load_settings()
+        on_hub = _hub_certificate_link()
+        if on_hub:
+            status = dict.fromkeys((r.id for r in load_course().requirements_for(cohort)), True)
+            return HTML(progress_html(parts, cohort, status=status, certificate_url=on_hub))
         try:
             register = Register(settings.store_url)
         except CertificateError:
-            from se4u.progress import progress_html
-
             return HTML(progress_html(parts, cohort))
         return HTML(learner_progress_html(parts, settings.learner, cohort, register))
     except (ConfigError, StoreError) as exc:
         return problem(str(exc))
+
+
+def _hub_certificate_link() -> str:
+    """The course service's download link when it holds a certificate for this learner, else ""."""
+    from urllib.parse import urlsplit
+
+    from se4u.records import ServiceUnavailableError, service_request, service_target
+
+    target = service_target()
+    if target is None:
+        return ""
+    try:
+        status, answer = service_request("GET", "api/certificate", timeout=3, target=target)
+    except ServiceUnavailableError:
+        return ""  # the requirement list still shows; the link comes back with the service
+    if status != 200 or not isinstance(answer, dict):
+        return ""
+    # a path, not the hub's internal address: the browser reaches the service through the proxy
+    return urlsplit(target[0]).path + "certificate"

@@ -201,7 +201,9 @@ def progress_html(parts: list[PartProgress], cohort: str = "self_paced",
                      f"<strong>{label}</strong></li>")
     certificate = "<p>The certificate can be downloaded here once every requirement is met.</p>"
     if certificate_url and all(status.get(r.id) is True for r in course.requirements_for(cohort)):
-        certificate = (f"<p class='se4u-certificate'><a href='{html.escape(certificate_url)}' download>"
+        # an embedded PDF needs a file name; a served one names itself (Content-Disposition)
+        download = " download='se4u-certificate.pdf'" if certificate_url.startswith("data:") else ""
+        certificate = (f"<p class='se4u-certificate'><a href='{html.escape(certificate_url)}'{download}>"
                        "Download your e-certificate (PDF)</a></p>")
     return (
         "<section class='se4u-progress'><table class='se4u-progress-table'>"

@@ -118,6 +118,34 @@ def service_target() -> tuple[str, str] | None:
     return (url if url.endswith("/") else url + "/"), token
 
 
+def service_request(method: str, path: str, body: Any = None, *, timeout: float = TIMEOUT,
+                    target: tuple[str, str] | None = None) -> tuple[int, Any]:
+    """Call the course service's JSON API as the caller (their hub token): the status and the answer.
+
+    Raises :class:`ServiceUnavailableError` when no service is configured or it cannot be reached.
+    """
+    target = target or service_target()
+    if target is None:
+        raise ServiceUnavailableError("no course service is configured ($SE4U_SERVICE_URL and a hub token)")
+    url, token = target
+    if not url.startswith(("http://", "https://")):
+        raise ServiceUnavailableError(f"the course service URL must be http(s): {url!r}")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+        url + path, data=None if body is None else json.dumps(body).encode(), method=method,
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            status, raw = int(answer.status), answer.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = int(exc.code), exc.read()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise ServiceUnavailableError(f"the course service cannot be reached: {exc}") from None
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        raise ServiceUnavailableError(f"the course service answered {status} without JSON") from None
+
+
 def http_sender(url: str, token: str, timeout: float = TIMEOUT) -> Callable[[list[dict[str, Any]]], None]:
     """A sender POSTing batches to ``<url>api/records``; statements the service rejects as malformed
     are dropped (logged), anything else that fails raises :class:`ServiceUnavailableError`."""

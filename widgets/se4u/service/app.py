@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
@@ -44,8 +45,21 @@ class CourseService:
     hub_auth: HubOAuth
     prefix: str = "/"
     instructors_group: str = INSTRUCTORS_GROUP
+    #: Where issued certificates are registered (default: the service's own database).
+    certificate_register: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     executor: ThreadPoolExecutor = field(init=False)
+    _register: Any = field(init=False, default=None)
+
+    def register(self) -> Any:
+        """The certificate register, opened on first use (CertificateError if it cannot be)."""
+        if self._register is None:
+            from se4u.certificates import Register
+            from se4u.config import store_url_from
+
+            where = self.certificate_register or os.environ.get("SE4U_CERT_REGISTER") or self.db.url
+            self._register = Register(store_url_from(where))
+        return self._register
 
     def __post_init__(self) -> None:
         # database calls run off the event loop; SQLite takes one writer at a time anyway
@@ -367,12 +381,129 @@ class PostActionPage(PageHandler):
         self.redirect(self.url("forum", post.thread) + f"?notice={action}{anchor}")
 
 
+# ==================================================================================================
+# Certificates: instructors issue and revoke through the service (which holds the signing key);
+# a learner downloads only their own; anyone may verify a code (VerifyPage).
+# ==================================================================================================
+class CertificateAPI(APIHandler):
+    def certificates(self) -> tuple[Any, bytes]:
+        from se4u.certificates import CertificateError, load_key
+
+        try:
+            return self.course.register(), load_key(create=True)
+        except CertificateError as exc:
+            log.error("certificates unavailable: %s", exc)
+            raise web.HTTPError(503, "certificates are not available at the moment") from None
+
+    def learner_asked(self) -> str:
+        learner = self.get_argument("learner", None)
+        if learner not in (None, self.user_name) and not self.is_instructor:
+            raise web.HTTPError(403, "you can see only your own certificate")
+        return learner or self.user_name
+
+
+class CertificatesHandler(CertificateAPI):
+    """POST: sign and register certificates for learners whose completion the instructor checked."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        from se4u.certificates import CertificateError, issue_for
+
+        if not self.is_instructor:
+            raise web.HTTPError(403, "only instructors issue certificates")
+        data = self.body_json()
+        items = data.get("certificates") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
+            raise web.HTTPError(400, f"send {{'certificates': [...]}} with 1 to {MAX_BATCH} entries")
+        register, key = self.certificates()
+        issued = []
+        for item in items:
+            try:
+                learner, name, cohort = (str(item[k]).strip() for k in ("learner", "name", "cohort"))
+                requirements = [str(r) for r in item.get("requirements", [])]
+                day = date.fromisoformat(item["issued"]) if item.get("issued") else None
+            except (TypeError, KeyError, ValueError, AttributeError):
+                raise web.HTTPError(400, "each certificate needs learner, name, cohort, requirements "
+                                         "(and optionally issued as YYYY-MM-DD)") from None
+            try:
+                cert = await self.in_db(issue_for, learner, name, cohort, requirements, register, key,
+                                        issued=day)
+            except CertificateError as exc:
+                raise web.HTTPError(400, str(exc)) from None
+            issued.append({"learner": cert.learner, "name": cert.name, "code": cert.code,
+                           "issued": cert.issued})
+        self.send({"certificates": issued})
+
+
+class MyCertificateHandler(CertificateAPI):
+    """GET: the caller's certificate (an instructor may ask for any learner's)."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        learner = self.learner_asked()
+        register, _key = self.certificates()
+        cert = await self.in_db(register.of_learner, learner)
+        if cert is None:
+            raise web.HTTPError(404, "there is no certificate yet")
+        self.send({"learner": cert.learner, "name": cert.name, "code": cert.code, "issued": cert.issued,
+                   "requirements": list(cert.requirements),
+                   "download": url_path_join(self.course.prefix, "certificate")})
+
+
+class RevocationsHandler(CertificateAPI):
+    """POST {code, reason}: an instructor revokes a certificate."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        from se4u.certificates import CertificateError, revoke
+
+        if not self.is_instructor:
+            raise web.HTTPError(403, "only instructors revoke certificates")
+        data = self.body_json()
+        if not isinstance(data, dict) or not isinstance(data.get("code"), str):
+            raise web.HTTPError(400, "send {'code': ..., 'reason': ...}")
+        register, key = self.certificates()
+        try:
+            cert = await self.in_db(revoke, data["code"], str(data.get("reason", "")), register, key)
+        except CertificateError as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        self.send({"revoked": cert.code, "learner": cert.learner})
+
+
+class CertificateDownload(PageHandler):
+    """GET: the signed-in learner's own certificate as a PDF (instructors: ``?learner=``)."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        from se4u.certificates import CertificateError, certificate_file, pdf_bytes
+
+        learner = self.get_argument("learner", None)
+        if learner not in (None, self.user_name) and not self.is_instructor:
+            raise web.HTTPError(403, "you can download only your own certificate")
+        learner = learner or self.user_name
+        try:
+            register = self.course.register()
+        except CertificateError:
+            raise web.HTTPError(503, "certificates are not available at the moment") from None
+        cert = await self.in_db(register.of_learner, learner)
+        if cert is None:
+            raise web.HTTPError(404, "there is no certificate for you yet: every requirement must be met "
+                                     "first")
+        pdf = await self.in_db(pdf_bytes, cert, verify_base=os.environ.get("SE4U_VERIFY_URL"))
+        self.set_header("Content-Type", "application/pdf")
+        self.set_header("Content-Disposition",
+                        f"attachment; filename=\"se4u-{certificate_file(Path(), learner).name}\"")
+        self.finish(pdf)
+
+
 class VerifyPage(web.RequestHandler):
     """Public: anyone holding a certificate code can check it is genuine (no sign-in needed)."""
 
+    def initialize(self, course: CourseService) -> None:
+        self.course = course
+
     def get(self) -> None:
-        from se4u.certificates import CertificateError, Register, load_key, verification_page, verify
-        from se4u.config import store_url_from
+        from se4u.certificates import CertificateError, load_key, verification_page, verify
 
         code = self.get_argument("code", "").strip()[:64]
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -386,8 +517,7 @@ class VerifyPage(web.RequestHandler):
             return
         try:
             key = load_key(create=False)
-            where = os.environ.get("SE4U_CERT_REGISTER") or os.environ.get("SE4U_STORE", "")
-            register = Register(store_url_from(where))
+            register = self.course.register()
         except CertificateError:
             self.set_status(503)
             self.finish("<!doctype html><html lang='en'><title>Not available</title><main><p role='alert'>"
@@ -416,7 +546,11 @@ def make_app(course: CourseService, *, cookie_secret: bytes | None = None) -> we
         (url_path_join(prefix, rf"forum/{thread}"), ForumPage, args),
         (url_path_join(prefix, r"posts/(\d{1,12})/(edit|delete|hide|unhide|pin|unpin)"), PostActionPage,
          args),
-        (url_path_join(prefix, "verify"), VerifyPage),
+        (url_path_join(prefix, "api/certificates"), CertificatesHandler, args),
+        (url_path_join(prefix, "api/certificates/revocations"), RevocationsHandler, args),
+        (url_path_join(prefix, "api/certificate"), MyCertificateHandler, args),
+        (url_path_join(prefix, "certificate"), CertificateDownload, args),
+        (url_path_join(prefix, "verify"), VerifyPage, args),
         (prefix.rstrip("/") + "/?", HomePage, args),
     ]
     return web.Application(
