@@ -268,6 +268,50 @@ def test_issue_and_verify_commands(store, store_url, tmp_path, capsys, monkeypat
     assert "valid: Amina Diallo (amina), issued 2025-03-28" in capsys.readouterr().out
     assert main(["certificates", "verify", "AAAA" + issued_code[4:], "--store", store_url]) == 1
     assert capsys.readouterr().out.startswith("invalid: ")
+    assert main(["certificates", "revoke", issued_code, "--reason", "wrong name", "--store", store_url]) == 0
+    assert capsys.readouterr().out.startswith(f"revoked: {issued_code} of Amina Diallo")
+    assert main(["certificates", "verify", issued_code, "--store", store_url]) == 1
+    assert "revoked on" in capsys.readouterr().out
+
+
+def test_on_a_hub_the_issue_command_has_the_course_service_sign(store, store_url, tmp_path, capsys,
+                                                                monkeypatch):
+    """With a course service configured, does `certificates issue` register complete learners there
+    (none signed locally), and `certificates revoke` revoke there?"""
+    from se4u.service.db import CourseDB
+    from se4u.service.testing import ServiceThread, course_with
+
+    read_everything(store, "amina")
+    forum = tmp_path / "forum.csv"
+    forum.write_text("learner,module,posts,replies\n"
+                     + "".join(f"amina,module{n},1,2\n" for n in range(1, 7)))
+    monkeypatch.setattr("se4u.completion.gradebook_results",
+                        lambda _course, url=None: {"amina": complete_record().tests})
+    db = CourseDB(str(tmp_path / "service.sqlite"))
+    users = {"tok-i": {"name": "ines", "groups": ["instructors"]},
+             "tok-a": {"name": "amina", "groups": []}}
+    server = ServiceThread(course_with(db, users), cookie_secret=b"s" * 32)
+    try:
+        monkeypatch.setenv("SE4U_SERVICE_URL", server.base)
+        monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-a")
+        args = ["certificates", "issue", "--roster", str(ROSTER), "--store", store_url, "--forum", str(forum),
+                "--out", str(tmp_path / "pdfs")]
+        assert main(args) == 2
+        assert "the course service refused: only instructors issue certificates" in capsys.readouterr().out
+        monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-i")
+        assert main(args) == 0
+        printed = capsys.readouterr().out
+        code = re.search(r"issued: amina \(Amina Diallo\) (\S+) → the learner downloads it", printed).group(1)
+        assert "1 of 5 learners have a certificate" in printed
+        assert not (tmp_path / "pdfs").exists() and Register(store_url).of_learner("amina") is None
+        assert main(["certificates", "revoke", code, "--reason", "test"]) == 0
+        assert f"revoked: {code} of amina" in capsys.readouterr().out
+        monkeypatch.setenv("SE4U_SERVICE_URL", "http://127.0.0.1:9/")
+        assert main(["certificates", "revoke", code, "--reason", "again"]) == 2
+        assert "cannot be reached" in capsys.readouterr().out
+    finally:
+        server.stop()
+        db.close()
 
 
 def test_verify_without_a_key_is_one_message(store_url, capsys):
