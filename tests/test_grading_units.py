@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from se4u import grading
+from se4u import grading, marking
 from se4u.assessment import (
     ANSWERS_FILE,
     MAX_ESSAY_CHARS,
@@ -178,8 +178,8 @@ def test_mark_choice_scores_single_and_multiple(in_folder, capsys):
     """Do choice questions score all-or-nothing for one answer and partly for several?"""
     in_folder.save("", "q1", "test_choice", {"selected": ["o2"]})
     in_folder.save("", "q2", "test_choice", {"selected": ["o1", "o2"]})
-    assert grading.mark_choice("q1", correct=[2], options=4, explanation="Because.") == 1.0
-    assert grading.mark_choice("q2", correct=[1, 2, 3], options=4, points=2) == pytest.approx(1.3333)
+    assert marking.mark_choice("q1", correct=[2], options=4, explanation="Because.") == 1.0
+    assert marking.mark_choice("q2", correct=[1, 2, 3], options=4, points=2) == pytest.approx(1.3333)
     assert capsys.readouterr().out.splitlines()[0] == "q1: 1 of 1 point. Because."
 
 
@@ -187,16 +187,16 @@ def test_mark_order_and_categories_give_partial_credit(in_folder):
     """Do ordering and categorising earn the share of pieces in the right place?"""
     in_folder.save("", "q3", "test_order", {"order": ["s2", "s1", "s3", "s4"]})
     in_folder.save("", "q4", "test_categories", {"placements": {"i1": "c1", "i2": "c1"}})
-    assert grading.mark_order("q3", order=[2, 1, 4, 3], points=2) == 1.0
-    assert grading.mark_categories("q4", key={1: 1, 2: 2}, points=2) == 1.0
+    assert marking.mark_order("q3", order=[2, 1, 4, 3], points=2) == 1.0
+    assert marking.mark_categories("q4", key={1: 1, 2: 2}, points=2) == 1.0
 
 
 def test_marking_without_answers_scores_zero_with_a_reason(in_folder, capsys):
     """Does a missing or corrupt answers file score 0 and say why, without an error?"""
-    assert grading.mark_choice("q1", correct=[1], options=2) == 0.0
+    assert marking.mark_choice("q1", correct=[1], options=2) == 0.0
     assert "answers.json is missing" in capsys.readouterr().out
     in_folder.path.write_text("{nope")
-    assert grading.mark_order("q2", order=[1, 2]) == 0.0
+    assert marking.mark_order("q2", order=[1, 2]) == 0.0
     assert "not valid JSON" in capsys.readouterr().out
 
 
