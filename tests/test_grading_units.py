@@ -221,3 +221,24 @@ def test_summary_table_has_one_line_per_learner():
     assert len(lines) == 5
     assert "7/14" in lines[1]
     assert lines[-1] == "1 graded, 1 failed, 1 skipped"
+
+
+def test_metadata_check_reused_per_schema_judges_like_jsonschema():
+    """Does the worker's one-validator-per-schema check accept and refuse exactly what jsonschema does?"""
+    import jsonschema
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    schema = MetadataValidatorV3().schema
+    checked = grading._CheckedSchemas()
+    good = {"schema_version": 3, "grade": True, "solution": False, "locked": True, "points": 1,
+            "grade_id": "q1", "task": False}
+    bad = [dict(good, points="one"), dict(good, grade_id=7), {"schema_version": 3}]
+    jsonschema.validate(good, schema)
+    checked.validate(good, schema)
+    for meta in bad:
+        with pytest.raises(jsonschema.ValidationError) as expected:
+            jsonschema.validate(meta, schema)
+        with pytest.raises(jsonschema.ValidationError) as ours:
+            checked.validate(meta, schema)
+        assert ours.value.message == expected.value.message
+    assert len(checked._validators) == 1

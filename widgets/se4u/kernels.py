@@ -22,11 +22,17 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+from jupyter_core.utils import ensure_async, run_sync
+from traitlets import DottedObjectName
 
 #: What the zygote imports before it forks: the kernel itself and what the tests' cells import.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipywidgets", "anywidget", "se4u.assessment",
@@ -142,8 +148,57 @@ class ForkProvisioner(LocalProvisioner):
         return code
 
 
+class QuickReady:
+    """``wait_for_ready`` without jupyter_client's closing 0.2 s wait for more IOPub messages.
+
+    jupyter_client ends every ``wait_for_ready`` by waiting until IOPub has been quiet for 0.2 s, so
+    each submission would idle 0.2 s per client. nbclient ignores messages that do not answer its
+    own requests, so draining what has already arrived is enough.
+    """
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()  # type: ignore[attr-defined]
+            try:
+                msg = await ensure_async(self.shell_channel.get_msg(timeout=1))  # type: ignore[attr-defined]
+            except Empty:
+                msg = None
+            if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                try:  # IOPub is connected once it delivers the kernel_info's status messages
+                    await ensure_async(self.iopub_channel.get_msg(timeout=0.2))  # type: ignore[attr-defined]
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(msg)  # type: ignore[attr-defined]
+                    break
+            if not await self._async_is_alive():  # type: ignore[attr-defined]
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        while True:
+            try:
+                await ensure_async(self.iopub_channel.get_msg(timeout=0))  # type: ignore[attr-defined]
+            except Empty:
+                break
+
+
+class QuickAsyncClient(QuickReady, AsyncKernelClient):
+    """The asynchronous client nbclient uses, ready without the idle wait."""
+
+    wait_for_ready = QuickReady._async_wait_for_ready
+
+
+class QuickBlockingClient(QuickReady, BlockingKernelClient):
+    """A blocking client, ready without the idle wait."""
+
+    wait_for_ready = run_sync(QuickReady._async_wait_for_ready)
+
+
 class ForkedKernelManager(AsyncKernelManager):
     """An ``AsyncKernelManager`` whose kernels are forked from the zygote."""
+
+    client_class = DottedObjectName("se4u.kernels.QuickAsyncClient")
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self.provisioner is None:
