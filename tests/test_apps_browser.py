@@ -12,7 +12,7 @@ from tests.conftest import ARTIFACTS, NOTEBOOKS, VoilaServer, wait_for_widgets
 
 pytestmark = pytest.mark.browser
 APPS = ["home.ipynb", "module1.ipynb", "progress.ipynb", "exit_survey.ipynb", "glossary.ipynb",
-        "apply.ipynb", "instructor.ipynb"]
+        "apply.ipynb", "instructor.ipynb", "forum.ipynb"]
 READY = "#rendered_cells .jp-OutputArea-output"
 
 

@@ -16,7 +16,10 @@ DEFAULT_POOL_SIZE = 1
 AUTHOR_EXTENSIONS = ("@jupyter/nbgrader", "jupyterlab-jupytext", "@jupyter-notebook/lab-extension",
                      "@voila-dashboards/jupyterlab-preview")
 #: Pages opened rarely enough that a kernel kept waiting for them would only cost memory.
-NOT_PREHEATED = ("gallery.ipynb", "glossary.ipynb", "progress.ipynb", "exit_survey.ipynb")
+#: The forum and the instructor's dashboard show what others wrote just now, so they are never
+#: prepared in advance (and the dashboard's pandas would cost every server memory for nothing).
+NOT_PREHEATED = ("gallery.ipynb", "glossary.ipynb", "progress.ipynb", "exit_survey.ipynb", "forum.ipynb",
+                 "instructor.ipynb", "apply.ipynb")
 
 
 def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:

@@ -76,9 +76,12 @@ def _forum_link(service_url: str, thread: str) -> str:
     """A link to the thread in the course service's forum, when the course runs on a hub."""
     if not service_url or not thread:
         return ""
+    from urllib.parse import quote
+
+    app = html.escape(f"forum.ipynb?thread={quote(thread, safe='')}", quote=True)
     href = html.escape(service_url.rstrip("/") + "/forum/" + thread, quote=True)
-    return (f"<p><a href='{href}' target='_blank' rel='noopener'>"
-            "Open the discussion in the course forum</a></p>")
+    return (f"<p><a href='{app}'>Open the discussion in the course forum</a> "
+            f"(or <a href='{href}' target='_blank' rel='noopener'>as a plain web page</a>)</p>")
 
 
 def activity(bank_name: str, activity_id: str, **kwargs: Any) -> ipywidgets.DOMWidget | HTML:
