@@ -110,6 +110,63 @@ class VoilaServer:
         self.log.close()
 
 
+class LabServer:
+    """A real Jupyter server (JupyterLab 4 and Notebook 7) on ``root``: no token, loopback only."""
+
+    def __init__(self, root: Path, home: Path, env: dict[str, str] | None = None) -> None:
+        import sys
+
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        full_env = dict(os.environ, SE4U_STORE=str(home / "responses.sqlite"), SE4U_LEARNER="lab-learner",
+                        HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"), **(env or {}))
+        self.log_path = home / "lab.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--ServerApp.port={port}",
+             "--ServerApp.ip=127.0.0.1", "--ServerApp.token=", "--ServerApp.password=",
+             "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+             *(["--allow-root"] if os.geteuid() == 0 else [])],
+            env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                urllib.request.urlopen(self.base + "/api/status", timeout=2).read()
+                return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(self.log_path.read_text()[-2000:])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def run_all_cells(page, *, wait: bool = False) -> None:
+    """In an open JupyterLab notebook: wait for the kernel, then Run > Run All Cells (and, with
+    ``wait``, until the kernel is idle again: JupyterLab moves the focus while cells run)."""
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
+    page.get_by_text("Idle").first.wait_for(state="attached", timeout=90_000)  # the kernel is connected
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    if not wait:
+        return
+    page.wait_for_timeout(300)  # the run requests reach the kernel
+    deadline = time.monotonic() + 120
+    quiet = 0
+    while quiet < 3 and time.monotonic() < deadline:
+        states = page.evaluate("async () => (await (await fetch('/api/kernels')).json())"
+                               ".map(k => k.execution_state)")
+        quiet = quiet + 1 if states and all(state == "idle" for state in states) else 0
+        page.wait_for_timeout(200)
+
+
 @pytest.fixture(scope="session")
 def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
     """Voilà on the course's notebooks folder, for the whole test session."""

@@ -82,8 +82,8 @@ function renderCategories(model, uid, fieldset) {
   const list = h("ul", { class: "se4u-test-options", role: "list" });
   const selects = new Map();
   for (const item of model.get("items")) {
-    const select = h("select", { id: `${uid}-${item.id}`, class: "se4u-test-select",
-      "aria-describedby": `${uid}-how` });
+    const select = keepKeys(h("select", { id: `${uid}-${item.id}`, class: "se4u-test-select",
+      "aria-describedby": `${uid}-how` }));
     select.append(h("option", { value: "", text: "Choose a category…" }));
     for (const category of model.get("categories")) {
       select.append(h("option", { value: category.id, text: category.label }));

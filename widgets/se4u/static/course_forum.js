@@ -6,7 +6,7 @@ function render({ model, el }) {
   el.setAttribute("data-lm-suppress-shortcuts", "true");
   const uid = `se4u-forum-${++counter}`;
   const root = h("section", { class: "se4u-activity se4u-forum-app", "aria-label": "Course forum" });
-  const picker = h("select", { id: `${uid}-thread`, class: "se4u-forum-select" });
+  const picker = keepKeys(h("select", { id: `${uid}-thread`, class: "se4u-forum-select" }));
   const pickRow = h("div", { class: "se4u-forum-pick" },
     h("label", { for: `${uid}-thread`, text: "Discussion" }), picker,
     h("button", { type: "button", class: "se4u-button", text: "Refresh" }));

@@ -10,3 +10,10 @@ function h(tag, attrs = {}, ...children) {
   for (const child of children) if (child) node.append(child);
   return node;
 }
+// Keys pressed in a list box (<select>) belong to it: in JupyterLab the notebook would otherwise
+// handle them (a letter or an arrow moves the focus back to the cell), so a keyboard user could
+// not choose. Text fields are already left alone by JupyterLab.
+function keepKeys(node) {
+  node.addEventListener("keydown", (event) => event.stopPropagation());
+  return node;
+}
