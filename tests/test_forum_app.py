@@ -110,8 +110,8 @@ def test_empty_and_oversized_posts_get_a_message(as_user, comms) -> None:
 
 def test_without_a_service_the_page_says_so(monkeypatch: pytest.MonkeyPatch, comms) -> None:
     """In a single-user copy of the course, does the forum explain itself instead of failing?"""
-    for name in ("SE4U_SERVICE_URL", "JUPYTERHUB_SERVICE_URL"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SE4U_SERVICE_URL", raising=False)
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:9/user/ana/")  # the learner's server
     forum = CourseForum()
     assert not forum.available and forum.status == NO_SERVICE
 

@@ -71,7 +71,8 @@ class CourseForum(anywidget.AnyWidget):
 
     def load(self, thread: str = "") -> None:
         """Fetch who is signed in and the threads, then open ``thread`` (or the first)."""
-        if not os.environ.get("SE4U_SERVICE_URL") and not os.environ.get("JUPYTERHUB_SERVICE_URL"):
+        # Only the course's own setting: on a hub, $JUPYTERHUB_SERVICE_URL is the learner's own server.
+        if not os.environ.get("SE4U_SERVICE_URL"):
             self.available = False
             self._say(NO_SERVICE)
             return
