@@ -132,6 +132,38 @@ def test_two_learners_and_an_instructor_use_the_forum(hub, browser) -> None:
         context.close()
 
 
+def test_the_forum_app_in_a_learners_server_posts_through_the_service(hub, browser) -> None:
+    """In her own server's forum app, does A post with her hub identity, and does the post reach the
+    course service's forum for everyone?"""
+    from se4u.service.hub import COURSE_FOLDER, unreachable_for_learners
+
+    blocked = unreachable_for_learners(Path(sys.executable))
+    if blocked is not None:
+        pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
+    context, page = sign_in(browser, hub, LEARNER_A, width=360, target=None)
+    try:
+        page.wait_for_url(f"**/user/{LEARNER_A}/voila/render/{COURSE_FOLDER}/home.ipynb", timeout=120_000)
+        page.goto(f"{hub.base}/user/{LEARNER_A}/voila/render/{COURSE_FOLDER}/forum.ipynb?thread={quote(THREAD)}")
+        page.wait_for_selector(".se4u-forum-text", timeout=90_000)
+        assert page.locator(".se4u-forum-select").input_value() == THREAD
+        page.focus(".se4u-forum-text")
+        page.keyboard.type("Posted from the *forum app* in my own server.")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => document.querySelector('.se4u-forum-status').textContent"
+                               ".includes('Your post was published')")
+        mine = page.locator(".se4u-forum-post", has_text="Posted from the forum app")
+        assert mine.locator(".se4u-forum-meta strong").first.inner_text() == LEARNER_A
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert page_violations(page) == [], "axe, the forum app on the hub"
+        page.goto(f"{hub.base}{FORUM}")
+        article = page.locator("article.post", has_text="Posted from the forum app")
+        assert article.locator("em", has_text="forum app").count() == 1
+    finally:
+        context.close()
+        hub.api("DELETE", f"users/{LEARNER_A}/server")
+
+
 def test_a_learner_lands_on_the_course_home_in_their_own_server(hub, browser) -> None:
     """After signing in, does a learner get the course in their home and its home page as a Voilà app?"""
     from se4u.service.hub import COURSE_FOLDER, unreachable_for_learners
