@@ -216,3 +216,29 @@ def test_store_failure_is_reported_not_raised(store, comms, kind):
     assert "could not be saved" in quiz.save_status
     assert "previously saved answer is kept" in quiz.save_status
     assert quiz.selected == quiz.page_ids("b")
+
+
+def test_snapshot_is_escaped_and_gives_no_key_away(store, comms):
+    """Does the HTML snapshot a course page shows before its scripts load carry the question and the
+    options (escaped), but nothing of which option is right, and no explanation or hint?"""
+    hostile = spec(prompt="Which <script>alert(1)</script> one?", options=[
+        {"id": "a", "text": "<img src=x onerror=alert(1)>", "correct": True, "explanation": "EXPLAIN-A"},
+        {"id": "b", "text": "Beta", "explanation": "EXPLAIN-B"}])
+    bundle = make(store, comms, hostile)._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    snapshot = data["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert snapshot.startswith("<div class='se4u-ssr' data-se4u-ssr=")
+    assert "<script" not in snapshot and "<img" not in snapshot
+    assert "&lt;script&gt;" in snapshot and "&lt;img src=x onerror=alert(1)&gt;" in snapshot
+    assert "EXPLAIN" not in snapshot and "HINT" not in snapshot
+    # the same question with the other option correct gives the same snapshot, but for its ids
+    flipped = spec(prompt=hostile.prompt, options=[
+        {"id": "a", "text": "<img src=x onerror=alert(1)>", "explanation": "EXPLAIN-A"},
+        {"id": "b", "text": "Beta", "correct": True, "explanation": "EXPLAIN-B"}])
+    other = make(store, comms, flipped)
+    data2 = other._repr_mimebundle_()
+    data2 = data2[0] if isinstance(data2, tuple) else data2
+    strip = lambda html: html.replace(other.model_id[:12], "ID")  # noqa: E731
+    assert strip(data2["text/html"]) == data["text/html"].replace(
+        snapshot.split("se4u-ssr-")[1][:12], "ID")

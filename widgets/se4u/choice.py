@@ -11,6 +11,7 @@ Scoring (``score`` is a fraction of the question's points):
 
 from __future__ import annotations
 
+import html
 import random
 from typing import Any, ClassVar
 
@@ -82,6 +83,35 @@ class MultipleChoice(GradedActivity):
         )
         self.restore()
         self._watch_answer()
+
+    # --- a snapshot the page shows before its scripts have loaded --------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget view, plus an HTML snapshot of the question the course page shows (and lets the
+        learner answer) while its scripts load; the widget adopts the choice. No key is in it."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict) and "application/vnd.jupyter.widget-view+json" in data:
+            data["text/html"] = self.snapshot_html()
+        return bundle
+
+    def snapshot_html(self) -> str:
+        """The question as plain HTML form controls: what the page shows before the widget is live."""
+        uid = f"se4u-ssr-{self.model_id[:12] if self.model_id else id(self)}"
+        kind = "checkbox" if self.mode == "multiple" else "radio"
+        how = ("Choose all the answers that apply" if kind == "checkbox" else "Choose one answer") + \
+            "; Check works as soon as the page has finished loading."
+        options = "".join(
+            f"<li><label class='se4u-ssr-option'><input type='{kind}' name='{uid}' "
+            f"value='{html.escape(o['id'], quote=True)}' aria-describedby='{uid}-how'> "
+            f"<span>{html.escape(o['text'])}</span></label></li>" for o in self.options)
+        title = f"<h3 class='se4u-ssr-title'>{html.escape(self.title)}</h3>" if self.title else ""
+        return (f"<div class='se4u-ssr' data-se4u-ssr='multiple_choice'>"
+                f"<section aria-labelledby='{uid}-legend'>{title}<fieldset>"
+                f"<legend id='{uid}-legend'>{html.escape(self.prompt)}</legend>"
+                f"<p class='se4u-ssr-how' id='{uid}-how'>{how}</p>"
+                f"<ul role='list'>{options}</ul></fieldset>"
+                f"<p><button type='button' disabled>Check</button> "
+                f"<span class='se4u-ssr-how'>Loading…</span></p></section></div>")
 
     def page_ids(self, *option_ids: str) -> list[str]:
         """The ids the page knows these bank options by (for tests and tools)."""

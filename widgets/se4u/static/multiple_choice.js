@@ -121,6 +121,18 @@ function render({ model, el }) {
     "score", "attempts", "save_status"];
   for (const name of names) model.on(`change:${name}`, update);
   update();
+  // What the learner chose in the page's snapshot before this widget was live becomes the selection.
+  adoptSnapshot(el, (snapshot, focused) => {
+    const chosen = [...snapshot.querySelectorAll("input:checked")].map((i) => i.value).filter((id) => rows.has(id));
+    if (chosen.length && !model.get("locked")) {
+      model.set("selected", multiple ? chosen : chosen.slice(-1));
+      model.save_changes();
+      update();
+    }
+    if (!focused) return null;
+    const row = rows.get(focused.value) || rows.values().next().value;
+    return row ? row.input : null;
+  });
   return () => { for (const name of names) model.off(`change:${name}`, update); };
 }
 
