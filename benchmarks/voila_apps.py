@@ -1,8 +1,9 @@
 """Time to the first interactive activity of a module app: stock Voilà vs the course's setup.
 
-Two moments per load: when a learner can start answering (the first answerable control, which on
-the course's pages is a question's snapshot shown before Voilà's scripts load) and when the first
-live widget control is enabled (its Check goes to the kernel).
+Two moments per load, read from the page's own clock (from the start of the navigation to the first
+frame showing it): when a learner can start answering (the first answerable control, which on the
+course's pages is a question's snapshot shown before Voilà's scripts load) and when the first live
+widget control is enabled (its Check goes to the kernel).
 
 Stock: Voilà's own lab template, a kernel started on demand for each page.
 Ours: the course template and a preheated kernel pool (the kernel has imported everything and waits
@@ -16,6 +17,7 @@ pool can refill, as it would between two learners. Also prints the resident memo
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -53,6 +55,27 @@ def kernel_rss_mb(server: VoilaServer) -> list[float]:
     return sizes
 
 
+#: Runs in every page before its own scripts: notes, in the page's own clock (milliseconds since the
+#: navigation started), the first frame in which each kind of control is on screen.
+WATCH = """
+(() => {
+  const wanted = %s;
+  const seen = window.__se4uFirst = {};
+  function visible(sel) {
+    for (const el of document.querySelectorAll(sel)) if (el.getClientRects().length) return true;
+    return false;
+  }
+  function frame() {
+    for (const [name, sel] of Object.entries(wanted)) {
+      if (!(name in seen) && visible(sel)) seen[name] = performance.now();
+    }
+    if (Object.keys(seen).length < Object.keys(wanted).length) requestAnimationFrame(frame);
+  }
+  requestAnimationFrame(frame);
+})();
+"""
+
+
 def measure(server: VoilaServer, browser, notebook: str, loads: int, pause: float,
             cold_cache: bool) -> tuple[list[float], list[float]]:
     """Seconds from navigation to the first answerable control and to the first live activity
@@ -67,15 +90,14 @@ def measure(server: VoilaServer, browser, notebook: str, loads: int, pause: floa
     for index in range(loads + (0 if cold_cache else 1)):
         context = shared or browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
-        start = time.perf_counter()
+        page.add_init_script(WATCH % json.dumps({"answerable": FIRST_ANSWERABLE, "live": FIRST_ACTIVITY}))
         page.goto(server.url(notebook), wait_until="commit")
-        page.wait_for_selector(FIRST_ANSWERABLE, timeout=120_000)
-        first = time.perf_counter() - start
         page.wait_for_selector(FIRST_ACTIVITY, timeout=120_000)
-        elapsed = time.perf_counter() - start
+        page.wait_for_function("() => ['live', 'answerable'].every(k => k in (window.__se4uFirst || {}))")
+        seen = page.evaluate("window.__se4uFirst")
         if cold_cache or index > 0:
-            times.append(elapsed)
-            answerable.append(first)
+            times.append(seen["live"] / 1000)
+            answerable.append(seen["answerable"] / 1000)
         page.close()
         if shared is None:
             context.close()
