@@ -60,11 +60,45 @@ def comms(monkeypatch: pytest.MonkeyPatch) -> list[RecordingComm]:
     return created
 
 
+# --- the course service -----------------------------------------------------------------------------
+#: Hub tokens and who they belong to, for the course service with the stubbed identity lookup.
+SERVICE_USERS = {
+    "tok-ana": {"name": "ana", "groups": ["learners"]},
+    "tok-ben": {"name": "ben", "groups": ["learners"]},
+    "tok-ines": {"name": "ines", "groups": ["instructors"]},
+    "tok-noscope": {"name": "eve", "scopes": []},
+}
+
+
+@pytest.fixture
+def service(tmp_path: Path):
+    """The course service on a fresh SQLite file, on a loopback port, with stubbed identities."""
+    from se4u.service.db import CourseDB
+    from se4u.service.testing import ServiceThread, course_with
+
+    db = CourseDB(str(tmp_path / "service.sqlite"))
+    server = ServiceThread(course_with(db, SERVICE_USERS), cookie_secret=b"s" * 32)
+    yield server
+    server.stop()
+    db.close()
+
+
 # --- Voilà and Chromium ---------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_server(process: subprocess.Popen, log) -> None:
+    """Stop a server started for a test (politely, then for good) and close its log."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    log.close()
 
 
 class VoilaServer:
@@ -100,14 +134,7 @@ class VoilaServer:
         return f"{self.base}/voila/render/{notebook}"
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        stop_server(self.process, self.log)
 
 
 class LabServer:
@@ -140,12 +167,7 @@ class LabServer:
         raise RuntimeError(self.log_path.read_text()[-2000:])
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        stop_server(self.process, self.log)
 
 
 def run_all_cells(page, *, wait: bool = False) -> None:

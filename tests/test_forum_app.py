@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from se4u.forum import NO_SERVICE, CourseForum
-from se4u.service.db import CourseDB
-from se4u.service.testing import ServiceThread, course_with, free_port
-from tests.test_service_api import THREAD, USERS, assert_inert
+from se4u.service.testing import ServiceThread, free_port
+from tests.test_service_api import THREAD, assert_inert
 from tests.widget_driver import page_action
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[ServiceThread]:
-    db = CourseDB(str(tmp_path / "service.sqlite"))
-    server = ServiceThread(course_with(db, USERS), cookie_secret=b"s" * 32)
-    yield server
-    server.stop()
-    db.close()
 
 
 @pytest.fixture

@@ -64,6 +64,15 @@ def hub() -> Iterator:
 FORUM = f"/services/se4u/forum/{THREAD}"
 
 
+def skip_unless_learners_can_run_the_venv() -> None:
+    """Learners' servers run this venv's Python as the learners: skip if they cannot reach it."""
+    from se4u.service.hub import unreachable_for_learners
+
+    blocked = unreachable_for_learners(Path(sys.executable))
+    if blocked is not None:
+        pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
+
+
 def sign_in(browser, hub, name: str, width: int = 1280, target: str | None = FORUM):
     """A new browser context signed in to the hub as ``name``, on ``target`` (default: the module's forum).
 
@@ -135,11 +144,9 @@ def test_two_learners_and_an_instructor_use_the_forum(hub, browser) -> None:
 def test_the_forum_app_in_a_learners_server_posts_through_the_service(hub, browser) -> None:
     """In her own server's forum app, does A post with her hub identity, and does the post reach the
     course service's forum for everyone?"""
-    from se4u.service.hub import COURSE_FOLDER, unreachable_for_learners
+    from se4u.service.hub import COURSE_FOLDER
 
-    blocked = unreachable_for_learners(Path(sys.executable))
-    if blocked is not None:
-        pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
+    skip_unless_learners_can_run_the_venv()
     context, page = sign_in(browser, hub, LEARNER_A, width=360, target=None)
     try:
         page.wait_for_url(f"**/user/{LEARNER_A}/voila/render/{COURSE_FOLDER}/home.ipynb", timeout=120_000)
@@ -166,11 +173,9 @@ def test_the_forum_app_in_a_learners_server_posts_through_the_service(hub, brows
 
 def test_a_learner_lands_on_the_course_home_in_their_own_server(hub, browser) -> None:
     """After signing in, does a learner get the course in their home and its home page as a Voilà app?"""
-    from se4u.service.hub import COURSE_FOLDER, unreachable_for_learners
+    from se4u.service.hub import COURSE_FOLDER
 
-    blocked = unreachable_for_learners(Path(sys.executable))
-    if blocked is not None:
-        pytest.skip(f"this venv's Python is inside {blocked}, which learner accounts cannot enter")
+    skip_unless_learners_can_run_the_venv()
     context, page = sign_in(browser, hub, LEARNER_B, width=360, target=None)
     try:
         page.wait_for_url(f"**/user/{LEARNER_B}/voila/render/{COURSE_FOLDER}/home.ipynb", timeout=120_000)

@@ -22,15 +22,10 @@ from se4u.service.db import CourseDB
 from se4u.service.render import render_markdown
 from se4u.service.testing import ServiceThread, course_with
 from se4u.service.threads import forum_threads
+from tests.conftest import SERVICE_USERS as USERS
 
 #: Module 3's forum assignment, as the bank names it.
 THREAD = next(key for key in forum_threads(REPO_DIR / "notebooks" / "banks") if key.startswith("module3/"))
-USERS = {
-    "tok-ana": {"name": "ana", "groups": ["learners"]},
-    "tok-ben": {"name": "ben", "groups": ["learners"]},
-    "tok-ines": {"name": "ines", "groups": ["instructors"]},
-    "tok-noscope": {"name": "eve", "scopes": []},
-}
 XSS = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
@@ -43,16 +38,6 @@ XSS = [
     '"><script>alert(1)</script>',
     "<iframe src=//evil.example></iframe>",
 ]
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[ServiceThread]:
-    """The course service on a fresh SQLite file, on a loopback port, with stubbed identities."""
-    db = CourseDB(str(tmp_path / "service.sqlite"))
-    server = ServiceThread(course_with(db, USERS), cookie_secret=b"s" * 32)
-    yield server
-    server.stop()
-    db.close()
 
 
 def client(service: ServiceThread, token: str | None = None) -> httpx.Client:
