@@ -175,12 +175,19 @@ def run_all_cells(page, *, wait: bool = False) -> None:
     ``wait``, until the kernel is idle again: JupyterLab moves the focus while cells run)."""
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
     page.get_by_text("Idle").first.wait_for(state="attached", timeout=90_000)  # the kernel is connected
+    if wait:
+        _wait_for_idle_kernel(page)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     if not wait:
         return
     page.wait_for_timeout(300)  # the run requests reach the kernel
-    deadline = time.monotonic() + 120
+    _wait_for_idle_kernel(page)
+
+
+def _wait_for_idle_kernel(page, timeout: float = 120) -> None:
+    """Until the server has a kernel and every kernel has been idle for three polls in a row."""
+    deadline = time.monotonic() + timeout
     quiet = 0
     while quiet < 3 and time.monotonic() < deadline:
         states = page.evaluate("async () => (await (await fetch('/api/kernels')).json())"

@@ -29,14 +29,16 @@ def fetched(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def stop_kernels(page) -> None:
-    """Shut down every kernel of the server through its REST API, as the signed-in page (xsrf)."""
+    """End every session of the server (and so its kernel) through the REST API, as the page (xsrf):
+    the notebook opened next starts a new session with a new kernel."""
     stopped = page.evaluate("""async () => {
         const xsrf = (document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || '';
-        const kernels = await (await fetch('/api/kernels')).json();
-        for (const k of kernels) {
-            await fetch(`/api/kernels/${k.id}`, {method: 'DELETE', headers: {'X-XSRFToken': xsrf}});
+        const sessions = await (await fetch('/api/sessions')).json();
+        for (const s of sessions) {
+            await fetch(`/api/sessions/${s.id}`, {method: 'DELETE', headers: {'X-XSRFToken': xsrf}});
         }
-        return (await (await fetch('/api/kernels')).json()).length === 0 && kernels.length > 0;
+        const left = await (await fetch('/api/kernels')).json();
+        return sessions.length > 0 && left.length === 0;
     }""")
     assert stopped
 
