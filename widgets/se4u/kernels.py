@@ -124,7 +124,7 @@ class ForkProvisioner(LocalProvisioner):
         if zygote is None:
             return await super().launch_kernel(cmd, **kwargs)
         connection_file = self.parent.connection_file
-        extra = [a for a in cmd if a.startswith("--") and a != "-f"]
+        extra = [a for a in cmd if a.startswith("--")]  # the kernelspec's options; -f is ours
         try:
             pid = zygote.fork(connection_file, str(kwargs.get("cwd") or Path.cwd()), extra)
         except OSError:
